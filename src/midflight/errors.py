@@ -9,7 +9,8 @@ Hierarchy::
     ├── NotFoundError               an unknown id (definition, instance, task, job, ...)
     ├── InvalidArgumentError        a call whose arguments are wrong (type, state, combination)
     ├── ConcurrentModificationError another transaction changed the same rows first
-    └── ProcessEngineError          the engine could not carry out a command as asked
+    ├── ProcessEngineError          the engine could not carry out a command as asked
+    └── BpmnError                   raised by a job worker: a business error for the model to catch
 
 Lower-layer errors (lxml, SQLAlchemy) are translated into these at the layer boundary, so a
 caller never has to catch a third-party exception.
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "BpmnError",
     "BpmnParseError",
     "ConcurrentModificationError",
     "ExpressionError",
@@ -115,3 +117,18 @@ class ConcurrentModificationError(MidflightError):
 
 class ProcessEngineError(MidflightError):
     """The engine could not carry out the command as asked; nothing of it was applied."""
+
+
+class BpmnError(MidflightError):
+    """Raised by a job worker to throw a BPMN error that an error event in the model catches.
+
+    Args:
+        code: the error code the catching event matches.
+        message: a human-readable message.
+        variables: variables to set where the error is caught.
+    """
+
+    def __init__(self, code: str, message: str = "", variables: dict[str, object] | None = None):
+        super().__init__(message or code)
+        self.code = code
+        self.variables = variables

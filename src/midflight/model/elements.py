@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
+from midflight.errors import Problem
+
 __all__ = [
     "MULTI_INSTANCE_BODY_SUFFIX",
     "ACTIVITY_TYPES",
@@ -298,6 +300,7 @@ class CalledDecision:
     binding: str = "latest"
     version: str | None = None
     map_decision_result: str | None = None
+    version_tag: str | None = None  # binding "versionTag" (zeebe:calledDecision versionTag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -545,6 +548,8 @@ class Process:
     properties: tuple[tuple[str, str], ...] = ()
     line: int | None = field(default=None, compare=False)
     _index: _ProcessIndex | None = field(default=None, init=False, repr=False, compare=False)
+    # process-level execution listeners (camunda:executionListener / zeebe:executionListeners)
+    listeners: tuple[Listener, ...] = ()
 
     def __post_init__(self) -> None:
         # Accept plain dicts from callers but keep the graph immutable.
@@ -666,6 +671,9 @@ class Definitions:
     # "camunda7", "camunda8" or "bpmn": which extension dialect the source mostly used; the
     # writer prefers it. Not part of the graph's meaning.
     dialect: str = field(default="bpmn", compare=False)
+    # What the parser read but could not represent faithfully (duplicate ids, camunda:script
+    # io parameters, script-language conditions, ...); validate_definitions reports them.
+    parse_problems: tuple[Problem, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         for name in ("messages", "signals", "errors", "escalations"):

@@ -1,0 +1,1038 @@
+"""The facade: one transaction per command, the public Python API of Midflight.
+
+Each command loads the live rows of the process instance it touches, lets the runtime decide
+what changes, and saves those changes together with their history events. On PostgreSQL the
+process-instance row is locked for the command and every changed row carries a revision, so
+several Engine objects in several processes can share one database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+from midflight.errors import (
+    BpmnError,
+    ConcurrentModificationError,
+    InvalidArgumentError,
+    NotFoundError,
+    ProcessEngineError,
+)
+from midflight.model import Definitions, parse_bpmn, write_bpmn
+from midflight.runtime.execution import DeployedProcess, Execution, RuntimeContext
+from midflight.runtime.state import (
+    RECORD_TABLES,
+    ElementInstance,
+    ElementState,
+    InstanceState,
+    Job,
+    JobKind,
+    JobState,
+    ProcessInstanceRecord,
+    ProcessInstanceState,
+    Record,
+    UserTask,
+)
+from midflight.store import Store, StoreTransaction
+
+from midflight.engine._types import (
+    ActivatedJob,
+    ActivityInstance,
+    HistoryEntry,
+    IncidentInfo,
+    MessageCorrelation,
+    ProcessDefinition,
+    ProcessInstance,
+    TransitionInstance,
+    UserTaskInfo,
+)
+
+__all__ = ["Engine"]
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+JobHandler = Callable[[ActivatedJob], Any]
+
+_RECORD_BY_TABLE: dict[str, type[Record]] = {cls.TABLE: cls for cls in RECORD_TABLES}
+_LIVE = (ProcessInstanceState.ACTIVE, ProcessInstanceState.SUSPENDED)
+
+
+def _system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Engine:
+    """A Midflight process engine on one database.
+
+    Args:
+        url: SQLAlchemy URL of the database; ``None`` opens ``./midflight.db`` (SQLite).
+            PostgreSQL: ``postgresql+psycopg://user@host/db``.
+        clock: returns the current time as an aware UTC datetime; tests move time with it.
+        id_generator: returns new unique ids (default: random UUIDs).
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        clock: Clock | None = None,
+        id_generator: Callable[[], str] | None = None,
+    ) -> None:
+        self._store = Store(url)
+        self._clock = clock or _system_clock
+        self._ctx = RuntimeContext(clock=self._now, new_id=id_generator or _new_id)
+        self._deployed: dict[str, DeployedProcess] = {}
+        self._workers: dict[str, JobHandler] = {}
+
+    # ------------------------------------------------------------------------------------------
+    # lifecycle
+    # ------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        self._store.dispose()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise InvalidArgumentError("the engine clock must return an aware datetime (UTC)")
+        return now
+
+    # ------------------------------------------------------------------------------------------
+    # deployments
+    # ------------------------------------------------------------------------------------------
+    def deploy(
+        self, source: str | bytes | os.PathLike[str] | Definitions, *, version_tag: str | None = None
+    ) -> list[ProcessDefinition]:
+        """Deploy every executable process of a BPMN model as a new version of its key.
+
+        Args:
+            source: a path, BPMN XML (str or bytes) or a model built with ``ProcessBuilder``.
+            version_tag: tags the new versions (overrides the model's own version tag).
+
+        Returns:
+            One ``ProcessDefinition`` per executable process; redeploying identical XML returns
+            the versions that already exist.
+
+        Raises:
+            BpmnParseError / ModelValidationError: the model cannot be read or is wrong.
+            InvalidArgumentError: the model has no executable process.
+        """
+        resource_name: str | None = None
+        if isinstance(source, Definitions):
+            definitions = source
+            xml = write_bpmn(definitions)
+        else:
+            if isinstance(source, os.PathLike) or (
+                isinstance(source, str) and not source.lstrip("\ufeff \t\r\n").startswith("<")
+            ):
+                resource_name = Path(source).name
+            definitions = parse_bpmn(source)
+            xml = (
+                Path(source).read_text(encoding="utf-8")
+                if resource_name is not None
+                else (source.decode("utf-8") if isinstance(source, bytes) else str(source))
+            )
+        executable = [p for p in definitions.processes if p.is_executable]
+        if not executable:
+            raise InvalidArgumentError(
+                "the model has no executable process (isExecutable=\"true\"); nothing to deploy"
+            )
+        deployment_id = _new_id()
+        result: list[ProcessDefinition] = []
+        with self._store.transaction() as tx:
+            for process in executable:
+                tag = version_tag if version_tag is not None else process.version_tag
+                checksum = hashlib.sha256(
+                    f"{process.id}\0{tag}\0{xml}".encode()
+                ).hexdigest()
+                latest = tx.find_definition(process.id)
+                if latest is not None and latest["checksum"] == checksum:
+                    result.append(self._definition_info(tx, latest))
+                    continue
+                version = tx.max_version(process.id) + 1
+                row = {
+                    "id": f"{process.id}:{version}:{deployment_id[:12]}",
+                    "key": process.id,
+                    "version": version,
+                    "version_tag": tag,
+                    "name": process.name,
+                    "resource_name": resource_name,
+                    "xml": xml,
+                    "checksum": checksum,
+                    "suspended": False,
+                    "deployed_at": self._now(),
+                    "deployment_id": deployment_id,
+                }
+                tx.insert_definition(row)
+                result.append(self._definition_info(tx, row))
+        return result
+
+    def definitions(self, key: str | None = None) -> list[ProcessDefinition]:
+        """Deployed versions (of one key, or all), with their counts of running instances."""
+        with self._store.transaction() as tx:
+            return [self._definition_info(tx, row, count=False) for row in tx.list_definitions(key)]
+
+    def definition(self, definition_id: str) -> ProcessDefinition:
+        with self._store.transaction() as tx:
+            return self._definition_info(tx, self._definition_row(tx, definition_id))
+
+    def suspend_definition(self, definition_id: str) -> ProcessDefinition:
+        """Refuse new starts of this version; running instances go on."""
+        return self._set_definition_suspended(definition_id, True)
+
+    def activate_definition(self, definition_id: str) -> ProcessDefinition:
+        return self._set_definition_suspended(definition_id, False)
+
+    def _set_definition_suspended(self, definition_id: str, suspended: bool) -> ProcessDefinition:
+        with self._store.transaction() as tx:
+            self._definition_row(tx, definition_id)
+            tx.set_definition_suspended(definition_id, suspended)
+            return self._definition_info(tx, self._definition_row(tx, definition_id))
+
+    def delete_definition(self, definition_id: str) -> None:
+        """Delete a version that has no instances at all (running or finished).
+
+        Raises:
+            ProcessEngineError: instances of the version exist.
+        """
+        with self._store.transaction() as tx:
+            self._definition_row(tx, definition_id)
+            count = tx.count_instances(definition_id, None)
+            if count:
+                raise ProcessEngineError(
+                    f"definition '{definition_id}' still has {count} instance(s); "
+                    "migrate or delete them first"
+                )
+            tx.delete_definition(definition_id)
+        self._deployed.pop(definition_id, None)
+
+    def _definition_row(self, tx: StoreTransaction, definition_id: str) -> dict[str, Any]:
+        row = tx.get_definition(definition_id)
+        if row is None:
+            raise NotFoundError(f"no process definition with id '{definition_id}'")
+        return row
+
+    def _definition_info(
+        self, tx: StoreTransaction, row: Mapping[str, Any], *, count: bool = True
+    ) -> ProcessDefinition:
+        running = row.get("running_instances")
+        if running is None:
+            running = tx.count_instances(row["id"], [s.value for s in _LIVE]) if count else 0
+        return ProcessDefinition(
+            id=row["id"],
+            key=row["key"],
+            version=row["version"],
+            version_tag=row["version_tag"],
+            name=row["name"],
+            deployed_at=row["deployed_at"],
+            suspended=bool(row["suspended"]),
+            running_instances=int(running),
+            resource_name=row.get("resource_name"),
+        )
+
+    def _deployed_process(self, tx: StoreTransaction, definition_id: str) -> DeployedProcess:
+        deployed = self._deployed.get(definition_id)
+        if deployed is None:
+            row = self._definition_row(tx, definition_id)
+            definitions = parse_bpmn(row["xml"], validate=False)
+            deployed = DeployedProcess(
+                definition_id=definition_id,
+                key=row["key"],
+                version=row["version"],
+                definitions=definitions,
+                process=definitions.process(row["key"]),
+            )
+            self._deployed[definition_id] = deployed
+        return deployed
+
+    # ------------------------------------------------------------------------------------------
+    # process instances
+    # ------------------------------------------------------------------------------------------
+    def start_process(
+        self,
+        key: str,
+        variables: Mapping[str, Any] | None = None,
+        business_key: str | None = None,
+        *,
+        version: int | None = None,
+        version_tag: str | None = None,
+    ) -> ProcessInstance:
+        """Start an instance of the latest version of ``key`` (or the pinned one).
+
+        Raises:
+            NotFoundError: no such key, version or version tag.
+            ProcessEngineError: the version is suspended.
+            InvalidArgumentError: variables that are not a dict of JSON-compatible values.
+        """
+        checked = _checked_variables(variables)
+        with self._store.transaction() as tx:
+            row = tx.find_definition(key, version=version, version_tag=version_tag)
+            if row is None:
+                pinned = f" version {version}" if version is not None else ""
+                pinned += f" with version tag '{version_tag}'" if version_tag is not None else ""
+                raise NotFoundError(f"no deployed process '{key}'{pinned}")
+            if row["suspended"]:
+                raise ProcessEngineError(
+                    f"process definition '{row['id']}' is suspended; activate it to start instances"
+                )
+            deployed = self._deployed_process(tx, row["id"])
+            execution = Execution.start_instance(
+                deployed,
+                self._ctx,
+                process_instance_id=self._ctx.new_id(),
+                business_key=business_key,
+                variables=checked,
+            )
+            self._save(tx, execution.state)
+            return _instance_info(execution.state.instance)
+
+    def process_instance(self, process_instance_id: str) -> ProcessInstance:
+        with self._store.transaction() as tx:
+            return _instance_info(self._instance_record(tx, process_instance_id))
+
+    def process_instances(
+        self,
+        query: Mapping[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        version: int | None = None,
+        definition_id: str | None = None,
+        element_id: str | None = None,
+        state: str | None = None,
+        business_key: str | None = None,
+        limit: int | None = None,
+    ) -> list[ProcessInstance]:
+        """Instances matching every given filter (``query`` may hold the same names)."""
+        filters: dict[str, Any] = {
+            "definition_key": key,
+            "version": version,
+            "definition_id": definition_id,
+            "element_id": element_id,
+            "state": state,
+            "business_key": business_key,
+        }
+        for name, value in (query or {}).items():
+            column = {"key": "definition_key"}.get(name, name)
+            if column not in filters:
+                raise InvalidArgumentError(
+                    f"unknown query field '{name}'; use one of {', '.join(sorted(filters))}"
+                )
+            filters[column] = value
+        with self._store.transaction() as tx:
+            rows = tx.list_process_instances(
+                limit=limit, **{k: v for k, v in filters.items() if v is not None}
+            )
+            return [_instance_info(ProcessInstanceRecord(**r)) for r in rows]
+
+    def cancel_process_instance(self, process_instance_id: str, reason: str | None = None) -> None:
+        """Cancel a running instance: every token, task, job and subscription goes."""
+        self._command(process_instance_id, lambda ex: ex.cancel_instance(reason))
+
+    def activity_instance_tree(self, process_instance_id: str) -> ActivityInstance:
+        """The live activity-instance tree; the root is the process instance.
+
+        Raises:
+            NotFoundError: unknown instance.
+            ProcessEngineError: the instance has ended (it has no live tree).
+        """
+        with self._store.transaction() as tx:
+            record = self._instance_record(tx, process_instance_id)
+            state = self._load_state(tx, record)
+            deployed = self._deployed_process(tx, record.definition_id)
+        if process_instance_id not in state.elements:
+            raise ProcessEngineError(
+                f"process instance '{process_instance_id}' has ended ({record.state}); "
+                "its history shows what happened"
+            )
+        return _tree(state, deployed, state.elements[process_instance_id])
+
+    # ------------------------------------------------------------------------------------------
+    # variables
+    # ------------------------------------------------------------------------------------------
+    def variables(self, process_instance_id: str, scope_id: str | None = None) -> dict[str, Any]:
+        """Variables visible from ``scope_id`` (default: the process instance scope).
+
+        For an ended instance, the values it ended with (from its history).
+        """
+        with self._store.transaction() as tx:
+            record = self._instance_record(tx, process_instance_id)
+            state = self._load_state(tx, record)
+            if record.state in _LIVE:
+                scope = scope_id or process_instance_id
+                if scope not in state.elements:
+                    raise NotFoundError(
+                        f"no live scope '{scope}' in process instance '{process_instance_id}'"
+                    )
+                return state.visible_variables(scope)
+            values: dict[str, Any] = {}
+            for event in tx.list_history(process_instance_id):
+                data = event["data"] or {}
+                if event["event"] == "variable.set" and data.get("scope_id") == process_instance_id:
+                    values[data["name"]] = data.get("value")
+            return values
+
+    def set_variables(
+        self, scope_id: str, variables: Mapping[str, Any], *, local: bool = False
+    ) -> None:
+        """Set variables on an element-instance scope (a process instance id is the root scope).
+
+        Without ``local`` each variable goes where it is already visible from the scope, or on
+        the process instance when it is new (Camunda's setVariable).
+        """
+        checked = _checked_variables(variables)
+        with self._store.transaction() as tx:
+            owner = tx.get_row("element_instances", scope_id)
+        process_instance_id = None if owner is None else str(owner["process_instance_id"])
+        if process_instance_id is None:
+            raise NotFoundError(f"no live element instance or process instance '{scope_id}'")
+
+        def action(ex: Execution) -> None:
+            if scope_id not in ex.state.elements:
+                raise NotFoundError(f"element instance '{scope_id}' is no longer active")
+            ex.set_variables(scope_id, checked or {}, local=local)
+
+        self._command(process_instance_id, action)
+
+    # ------------------------------------------------------------------------------------------
+    # user tasks
+    # ------------------------------------------------------------------------------------------
+    def user_tasks(
+        self,
+        process_instance_id: str | None = None,
+        element_id: str | None = None,
+        assignee: str | None = None,
+        *,
+        definition_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[UserTaskInfo]:
+        with self._store.transaction() as tx:
+            rows = tx.list_user_tasks(
+                process_instance_id=process_instance_id,
+                element_id=element_id,
+                assignee=assignee,
+                definition_id=definition_id,
+                limit=limit,
+            )
+        return [_task_info(UserTask(**r)) for r in rows]
+
+    def user_task(self, task_id: str) -> UserTaskInfo:
+        with self._store.transaction() as tx:
+            row = tx.get_row("user_tasks", task_id)
+        if row is None:
+            raise NotFoundError(f"no open user task '{task_id}' (unknown, or already completed)")
+        return _task_info(UserTask(**row))
+
+    def claim(self, task_id: str, user: str) -> UserTaskInfo:
+        """Assign an open task to ``user``.
+
+        Raises:
+            ProcessEngineError: the task is assigned to someone else already.
+        """
+        if not isinstance(user, str) or not user:
+            raise InvalidArgumentError("claim needs a non-empty user name")
+
+        def action(ex: Execution) -> UserTaskInfo:
+            task = _open_task(ex, task_id)
+            if task.assignee not in (None, user):
+                raise ProcessEngineError(
+                    f"user task '{task_id}' is already assigned to '{task.assignee}'"
+                )
+            task.assignee = user
+            ex.state.touch(task)
+            ex.history("task.claimed", ex.state.elements.get(task.element_instance_id),
+                       {"task_id": task_id, "assignee": user})
+            return _task_info(task)
+
+        return self._command(self._task_owner(task_id), action)
+
+    def unclaim(self, task_id: str) -> UserTaskInfo:
+        def action(ex: Execution) -> UserTaskInfo:
+            task = _open_task(ex, task_id)
+            task.assignee = None
+            ex.state.touch(task)
+            ex.history("task.unclaimed", ex.state.elements.get(task.element_instance_id),
+                       {"task_id": task_id})
+            return _task_info(task)
+
+        return self._command(self._task_owner(task_id), action)
+
+    def complete_user_task(self, task_id: str, variables: Mapping[str, Any] | None = None) -> None:
+        """Complete an open user task; the token moves on to its next wait states.
+
+        Raises:
+            NotFoundError: no open task with this id (never existed, or already completed).
+            ProcessEngineError: the process instance is suspended.
+        """
+        checked = _checked_variables(variables)
+
+        def action(ex: Execution) -> None:
+            task = _open_task(ex, task_id)
+            _require_not_suspended(ex)
+            instance = ex.state.elements[task.element_instance_id]
+            ex.history("task.completed", instance, {"task_id": task_id, "assignee": task.assignee})
+            ex.complete_with_variables(instance, checked)
+
+        self._command(self._task_owner(task_id), action)
+
+    def _task_owner(self, task_id: str) -> str:
+        with self._store.transaction() as tx:
+            row = tx.get_row("user_tasks", task_id)
+        if row is None:
+            raise NotFoundError(f"no open user task '{task_id}' (unknown, or already completed)")
+        return str(row["process_instance_id"])
+
+    # ------------------------------------------------------------------------------------------
+    # messages
+    # ------------------------------------------------------------------------------------------
+    def correlate_message(
+        self,
+        name: str,
+        correlation_key: str | int | None = None,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        process_instance_id: str | None = None,
+    ) -> MessageCorrelation:
+        """Deliver a message to the one waiting subscription with this name and key.
+
+        ``process_instance_id`` narrows the candidates to one instance (models without
+        correlation keys, as Camunda 7 ones often are).
+
+        Raises:
+            NotFoundError: nothing waits for this message (nothing is changed).
+        """
+        checked = _checked_variables(variables)
+        key = None if correlation_key is None else str(correlation_key)
+        for _attempt in range(3):
+            with self._store.transaction() as tx:
+                candidates = tx.find_subscriptions("message", name, key)
+            if process_instance_id is not None:
+                candidates = [
+                    c for c in candidates if c["process_instance_id"] == process_instance_id
+                ]
+            if not candidates:
+                raise NotFoundError(
+                    f"no process instance waits for message '{name}'"
+                    + (f" with correlation key '{key}'" if key is not None else "")
+                    + (f" in instance '{process_instance_id}'" if process_instance_id else "")
+                )
+            sub = candidates[0]
+
+            def action(ex: Execution, sub_id: str = sub["id"]) -> MessageCorrelation | None:
+                subscription = ex.state.subscriptions.get(sub_id)
+                if subscription is None:
+                    return None  # taken by someone else meanwhile: look again
+                _require_not_suspended(ex)
+                instance = ex.state.elements[subscription.element_instance_id]
+                ex.history("message.correlated", instance,
+                           {"name": name, "correlation_key": key})
+                ex.complete_with_variables(instance, checked)
+                return MessageCorrelation(
+                    process_instance_id=ex.state.instance.id,
+                    element_id=subscription.element_id,
+                    element_instance_id=instance.id,
+                )
+
+            result = self._command(sub["process_instance_id"], action)
+            if result is not None:
+                return result
+        raise ConcurrentModificationError(f"message '{name}' could not be correlated; try again")
+
+    # ------------------------------------------------------------------------------------------
+    # jobs
+    # ------------------------------------------------------------------------------------------
+    def activate_jobs(
+        self, job_type: str, worker: str, max_jobs: int = 10, lock_seconds: float = 300
+    ) -> list[ActivatedJob]:
+        """Lock up to ``max_jobs`` jobs of ``job_type`` for ``worker`` for ``lock_seconds``.
+
+        A lock that runs out returns the job to the pool; on PostgreSQL several engines may
+        activate at once and never receive the same job.
+        """
+        if max_jobs < 1 or lock_seconds <= 0:
+            raise InvalidArgumentError("max_jobs must be >= 1 and lock_seconds > 0")
+        now = self._now()
+        with self._store.transaction() as tx:
+            rows = tx.acquire_jobs(job_type, worker, max_jobs, lock_seconds, now)
+            activated: list[ActivatedJob] = []
+            for row in rows:
+                job = Job(**row)
+                record = self._instance_record(tx, job.process_instance_id)
+                state = self._load_state(tx, record)
+                variables = (
+                    state.visible_variables(job.element_instance_id)
+                    if job.element_instance_id in state.elements
+                    else {}
+                )
+                assert job.lock_expires_at is not None
+                activated.append(
+                    ActivatedJob(
+                        id=job.id,
+                        type=job.type,
+                        process_instance_id=job.process_instance_id,
+                        element_instance_id=job.element_instance_id,
+                        element_id=job.element_id,
+                        definition_id=job.definition_id,
+                        retries=job.retries,
+                        worker=worker,
+                        lock_expires_at=job.lock_expires_at,
+                        variables=variables,
+                        headers=dict((job.payload or {}).get("headers", {})),
+                    )
+                )
+        return activated
+
+    def complete_job(self, job_id: str, variables: Mapping[str, Any] | None = None) -> None:
+        """Complete a job; its task completes with ``variables``.
+
+        Raises:
+            NotFoundError: no such job (unknown, or already completed).
+        """
+        checked = _checked_variables(variables)
+
+        def action(ex: Execution) -> None:
+            job = _open_job(ex, job_id)
+            _require_not_suspended(ex)
+            instance = ex.state.elements[job.element_instance_id]
+            ex.history("job.completed", instance, {"job_id": job_id, "worker": job.worker})
+            ex.complete_with_variables(instance, checked)
+
+        self._command(self._job_owner(job_id), action)
+
+    def fail_job(
+        self,
+        job_id: str,
+        error_message: str,
+        retries: int,
+        retry_backoff_seconds: float = 0,
+    ) -> None:
+        """Report a failed attempt; with ``retries`` left at 0 an incident is opened."""
+        if not isinstance(retries, int) or retries < 0:
+            raise InvalidArgumentError(f"retries must be a whole number >= 0, not {retries!r}")
+
+        def action(ex: Execution) -> None:
+            job = _open_job(ex, job_id)
+            instance = ex.state.elements[job.element_instance_id]
+            job.retries = retries
+            job.error_message = error_message
+            job.worker = None
+            job.lock_expires_at = None
+            ex.history("job.failed", instance,
+                       {"job_id": job_id, "message": error_message, "retries": retries})
+            if retries > 0:
+                job.state = JobState.ACTIVATABLE
+                job.due_at = ex.now + timedelta(seconds=retry_backoff_seconds)
+            else:
+                job.state = JobState.FAILED
+                ex.raise_incident(instance, "JOB_NO_RETRIES", error_message, job_id=job_id)
+            ex.state.touch(job)
+
+        self._command(self._job_owner(job_id), action)
+
+    def update_job_retries(self, job_id: str, retries: int) -> None:
+        """Give a job new retries (a failed job becomes activatable; resolve its incident)."""
+        if not isinstance(retries, int) or retries < 1:
+            raise InvalidArgumentError(f"retries must be a whole number >= 1, not {retries!r}")
+
+        def action(ex: Execution) -> None:
+            job = _open_job(ex, job_id)
+            job.retries = retries
+            ex.state.touch(job)
+
+        self._command(self._job_owner(job_id), action)
+
+    def throw_error(
+        self,
+        job_id: str,
+        error_code: str,
+        message: str | None = None,
+        variables: Mapping[str, Any] | None = None,
+    ) -> None:
+        """A worker reports a business error: the nearest catching error event takes over.
+
+        Uncaught, it becomes an incident on the job's element (never a silent end).
+        """
+        checked = _checked_variables(variables)
+
+        def action(ex: Execution) -> None:
+            job = _open_job(ex, job_id)
+            instance = ex.state.elements[job.element_instance_id]
+            ex.history("job.error_thrown", instance,
+                       {"job_id": job_id, "error_code": error_code, "message": message})
+            if not ex.throw_error(instance, error_code, message, checked):
+                job.state = JobState.FAILED
+                job.error_message = message or f"error '{error_code}' not caught"
+                ex.state.touch(job)
+
+        self._command(self._job_owner(job_id), action)
+
+    def _job_owner(self, job_id: str) -> str:
+        with self._store.transaction() as tx:
+            row = tx.get_row("jobs", job_id)
+        if row is None:
+            raise NotFoundError(f"no job '{job_id}' (unknown, or already completed)")
+        return str(row["process_instance_id"])
+
+    def worker(self, job_type: str) -> Callable[[JobHandler], JobHandler]:
+        """Register a function (sync or async) as the worker for ``job_type``.
+
+        The function receives an ``ActivatedJob``; a returned dict completes the job with those
+        variables; raising ``BpmnError`` throws a business error; any other exception fails the
+        attempt (retries - 1, 5 s backoff).
+        """
+
+        def register(handler: JobHandler) -> JobHandler:
+            self._workers[job_type] = handler
+            return handler
+
+        return register
+
+    def run_workers(
+        self,
+        *,
+        stop: threading.Event | None = None,
+        until_idle: bool = False,
+        poll_interval: float = 0.5,
+        worker_name: str = "midflight-worker",
+        max_jobs: int = 32,
+    ) -> int:
+        """Serve the registered workers and fire due timers until ``stop`` is set.
+
+        With ``until_idle`` it returns as soon as a round finds no work. Returns how many jobs
+        and timers were handled.
+        """
+        handled = 0
+        while stop is None or not stop.is_set():
+            round_count = self.fire_due_timers()
+            for job_type, handler in list(self._workers.items()):
+                for job in self.activate_jobs(job_type, worker_name, max_jobs=max_jobs):
+                    round_count += 1
+                    self._run_handler(handler, job)
+            handled += round_count
+            if round_count == 0:
+                if until_idle:
+                    break
+                if stop is not None:
+                    stop.wait(poll_interval)
+                else:
+                    time.sleep(poll_interval)
+        return handled
+
+    def _run_handler(self, handler: JobHandler, job: ActivatedJob) -> None:
+        try:
+            outcome = handler(job)
+            if inspect.isawaitable(outcome):
+                outcome = asyncio.run(_await(outcome))
+        except BpmnError as error:
+            self.throw_error(job.id, error.code, str(error), error.variables)
+            return
+        except Exception as exc:  # a worker's failure is reported, never lost
+            self.fail_job(job.id, f"{type(exc).__name__}: {exc}", max(job.retries - 1, 0), 5)
+            return
+        if outcome is not None and not isinstance(outcome, Mapping):
+            self.fail_job(job.id, f"worker returned {type(outcome).__name__}, not a dict", 0)
+            return
+        self.complete_job(job.id, outcome)
+
+    # ------------------------------------------------------------------------------------------
+    # timers
+    # ------------------------------------------------------------------------------------------
+    def fire_due_timers(self, now: datetime | None = None, *, limit: int = 1000) -> int:
+        """Fire every timer due at ``now`` (default: the engine clock). Returns how many fired."""
+        moment = now or self._now()
+        with self._store.transaction() as tx:
+            due = tx.due_jobs(JobKind.TIMER.value, moment, limit)
+        fired = 0
+        for row in due:
+
+            def action(ex: Execution, job_id: str = row["id"]) -> bool:
+                job = ex.state.jobs.get(job_id)
+                if job is None or ex.state.instance.state != ProcessInstanceState.ACTIVE:
+                    return False
+                instance = ex.state.elements[job.element_instance_id]
+                ex.history("timer.fired", instance, {"job_id": job_id})
+                ex.complete(instance)
+                return True
+
+            try:
+                if self._command(row["process_instance_id"], action):
+                    fired += 1
+            except ConcurrentModificationError:
+                continue  # another engine fired it or changed the instance first
+        return fired
+
+    # ------------------------------------------------------------------------------------------
+    # incidents and history
+    # ------------------------------------------------------------------------------------------
+    def incidents(self, process_instance_id: str | None = None) -> list[IncidentInfo]:
+        with self._store.transaction() as tx:
+            rows = tx.list_incidents(process_instance_id=process_instance_id)
+        return [
+            IncidentInfo(
+                id=r["id"],
+                process_instance_id=r["process_instance_id"],
+                element_instance_id=r["element_instance_id"],
+                element_id=r["element_id"],
+                type=r["type"],
+                message=r["message"],
+                created_at=r["created_at"],
+                job_id=r["job_id"],
+            )
+            for r in rows
+        ]
+
+    def resolve_incident(self, incident_id: str) -> None:
+        """Resolve an incident: a failed job gets another attempt, an element retries its step."""
+        with self._store.transaction() as tx:
+            row = tx.get_row("incidents", incident_id)
+        if row is None:
+            raise NotFoundError(f"no open incident '{incident_id}'")
+
+        def action(ex: Execution) -> None:
+            incident = ex.state.incidents.get(incident_id)
+            if incident is None:
+                raise NotFoundError(f"no open incident '{incident_id}'")
+            instance = ex.state.elements[incident.element_instance_id]
+            ex.state.remove(incident)
+            ex.history("incident.resolved", instance, {"incident_id": incident_id})
+            job = ex.state.jobs.get(incident.job_id) if incident.job_id else None
+            if job is not None:
+                job.state = JobState.ACTIVATABLE
+                job.retries = max(job.retries, 1)
+                job.due_at = None
+                ex.state.touch(job)
+            elif incident.type in ("EXPRESSION", "CONDITION"):
+                ex.retry_activation(instance)
+
+        self._command(str(row["process_instance_id"]), action)
+
+    def history(self, process_instance_id: str) -> list[HistoryEntry]:
+        """The instance's audit trail, oldest first."""
+        with self._store.transaction() as tx:
+            self._instance_record(tx, process_instance_id)
+            rows = tx.list_history(process_instance_id)
+        return [
+            HistoryEntry(
+                id=r["id"],
+                process_instance_id=r["process_instance_id"],
+                timestamp=r["timestamp"],
+                event=r["event"],
+                element_instance_id=r["element_instance_id"],
+                element_id=r["element_id"],
+                data=r["data"],
+            )
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------------------------------------
+    # the command runner
+    # ------------------------------------------------------------------------------------------
+    def _command(self, process_instance_id: str, action: Callable[[Execution], T]) -> T:
+        with self._store.transaction() as tx:
+            record = self._instance_record(tx, process_instance_id, for_update=True)
+            if record.state not in _LIVE:
+                raise ProcessEngineError(
+                    f"process instance '{process_instance_id}' has ended ({record.state})"
+                )
+            state = self._load_state(tx, record)
+            deployed = self._deployed_process(tx, record.definition_id)
+            execution = Execution(state, deployed, self._ctx)
+            result = action(execution)
+            execution.run()
+            self._save(tx, state)
+            return result
+
+    def _instance_record(
+        self, tx: StoreTransaction, process_instance_id: str, *, for_update: bool = False
+    ) -> ProcessInstanceRecord:
+        row = (
+            tx.get_process_instance_for_update(process_instance_id)
+            if for_update
+            else tx.get_process_instance(process_instance_id)
+        )
+        if row is None:
+            raise NotFoundError(f"no process instance '{process_instance_id}'")
+        return ProcessInstanceRecord(**row)
+
+    def _load_state(self, tx: StoreTransaction, record: ProcessInstanceRecord) -> InstanceState:
+        rows = tx.load_instance_rows(record.id)
+        records: list[Record] = []
+        for table, table_rows in rows.items():
+            cls = _RECORD_BY_TABLE[table]
+            records.extend(cls(**r) for r in table_rows)
+        return InstanceState.load(record, records)
+
+    def _save(self, tx: StoreTransaction, state: InstanceState) -> None:
+        changes = state.changes
+        # Every command bumps the instance's revision: two commands on one instance never
+        # both succeed on stale state.
+        changes.update(state.instance)
+        inserts: dict[str, list[dict[str, Any]]] = {}
+        updates: dict[str, list[dict[str, Any]]] = {}
+        deletes: dict[str, list[dict[str, Any]]] = {}
+        for target, records in ((inserts, changes.inserted), (updates, changes.updated),
+                                (deletes, changes.deleted)):
+            for record in records.values():
+                target.setdefault(record.TABLE, []).append(record.row())
+        tx.apply(inserts, updates, deletes)
+        if changes.history:
+            tx.insert_history([event.row() for event in changes.history])
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------------
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _open_task(ex: Execution, task_id: str) -> UserTask:
+    task = ex.state.user_tasks.get(task_id)
+    if task is None:
+        raise NotFoundError(f"no open user task '{task_id}' (unknown, or already completed)")
+    return task
+
+
+def _open_job(ex: Execution, job_id: str) -> Job:
+    job = ex.state.jobs.get(job_id)
+    if job is None or job.kind not in (JobKind.TASK, JobKind.LISTENER):
+        raise NotFoundError(f"no job '{job_id}' (unknown, or already completed)")
+    return job
+
+
+def _require_not_suspended(ex: Execution) -> None:
+    if ex.state.instance.state == ProcessInstanceState.SUSPENDED:
+        raise ProcessEngineError(
+            f"process instance '{ex.state.instance.id}' is suspended; activate it first"
+        )
+
+
+_JSON_SCALARS = (str, int, bool, Decimal, datetime, date, type(None))
+
+
+def _checked_variables(variables: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Variables as the engine stores them; floats become exact decimals.
+
+    Raises:
+        InvalidArgumentError: not a mapping of names to JSON-compatible values.
+    """
+    if variables is None:
+        return None
+    if not isinstance(variables, Mapping):
+        raise InvalidArgumentError(
+            f"variables must be a dict of name -> value, not {type(variables).__name__}"
+        )
+    checked: dict[str, Any] = {}
+    for name, value in variables.items():
+        if not isinstance(name, str) or not name:
+            raise InvalidArgumentError(f"variable names must be non-empty strings, not {name!r}")
+        checked[name] = _checked_value(value, name)
+    return checked
+
+
+def _checked_value(value: Any, path: str) -> Any:
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidArgumentError(f"variable '{path}' is {value}, which JSON cannot hold")
+        return Decimal(repr(value))
+    if isinstance(value, _JSON_SCALARS):
+        return value
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise InvalidArgumentError(f"variable '{path}' has a non-string key {k!r}")
+            out[k] = _checked_value(v, f"{path}.{k}")
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_checked_value(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    raise InvalidArgumentError(
+        f"variable '{path}' has type {type(value).__name__}; use JSON-compatible values "
+        "(str, int, float, Decimal, bool, None, date/datetime, list, dict)"
+    )
+
+
+def _instance_info(record: ProcessInstanceRecord) -> ProcessInstance:
+    return ProcessInstance(
+        id=record.id,
+        definition_id=record.definition_id,
+        definition_key=record.definition_key,
+        definition_version=record.definition_version,
+        business_key=record.business_key,
+        state=str(record.state),
+        started_at=record.started_at,
+        ended_at=record.ended_at,
+        parent_process_instance_id=record.parent_process_instance_id,
+    )
+
+
+def _task_info(task: UserTask) -> UserTaskInfo:
+    return UserTaskInfo(
+        id=task.id,
+        process_instance_id=task.process_instance_id,
+        element_instance_id=task.element_instance_id,
+        element_id=task.element_id,
+        definition_id=task.definition_id,
+        name=task.name,
+        created_at=task.created_at,
+        assignee=task.assignee,
+        candidate_groups=task.candidate_groups,
+        candidate_users=task.candidate_users,
+        due_date=task.due_date,
+        follow_up_date=task.follow_up_date,
+        priority=task.priority,
+        form_key=task.form_key,
+    )
+
+
+def _tree(state: InstanceState, deployed: DeployedProcess, element: ElementInstance) -> ActivityInstance:
+    children: list[ActivityInstance] = []
+    transitions: list[TransitionInstance] = []
+    for child in state.children(element.id):
+        if child.state == ElementState.ACTIVE:
+            children.append(_tree(state, deployed, child))
+        else:
+            transitions.append(
+                TransitionInstance(
+                    id=child.id,
+                    element_id=child.element_id,
+                    element_type=child.element_type,
+                    parent_id=element.id,
+                    direction="before" if child.state == ElementState.TRANSITION_BEFORE else "after",
+                )
+            )
+    process = deployed.process
+    name = (
+        process.name
+        if element.parent_id is None
+        else (process.node(element.element_id).name if process.has_node(element.element_id) else None)
+    )
+    return ActivityInstance(
+        id=element.id,
+        element_id=element.element_id,
+        element_type=element.element_type,
+        name=name,
+        parent_id=element.parent_id,
+        children=children,
+        transitions=transitions,
+        loop_counter=element.loop_counter,
+    )
+

@@ -1,0 +1,35 @@
+"""Evaluates model ``Expression``s (FEEL, JUEL, static) with a cache of compiled forms."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from midflight.expr import CompiledExpression, compile_feel, compile_juel
+from midflight.model import Expression, ExpressionLanguage
+
+__all__ = ["ExpressionEvaluator"]
+
+
+class ExpressionEvaluator:
+    """Compiles each distinct expression once; evaluation raises ``ExpressionError``."""
+
+    __slots__ = ("_cache",)
+
+    def __init__(self) -> None:
+        self._cache: dict[Expression, CompiledExpression] = {}
+
+    def compiled(self, expression: Expression) -> CompiledExpression:
+        found = self._cache.get(expression)
+        if found is None:
+            if expression.language is ExpressionLanguage.FEEL:
+                found = compile_feel(expression.text)
+            else:
+                found = compile_juel(expression.text)
+            self._cache[expression] = found
+        return found
+
+    def evaluate(self, expression: Expression, variables: Mapping[str, Any]) -> Any:
+        if expression.language is ExpressionLanguage.STATIC:
+            return expression.text
+        return self.compiled(expression).evaluate(variables)

@@ -1,0 +1,677 @@
+"""The Store: engine setup, migrations on open, and the row operations of one transaction.
+
+Rows are plain dicts, column name to Python value, exactly the fields of the runtime records.
+Updates and deletes are guarded by ``revision`` (optimistic locking): a row whose revision moved
+on since it was read raises ``ConcurrentModificationError``. SQLAlchemy errors never leave this
+module: they become Midflight errors at the layer boundary, in ``Store.transaction``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from operator import itemgetter
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Delete,
+    FromClause,
+    Insert,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    create_engine,
+    event,
+    exists,
+    func,
+    inspect,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.engine import URL, Connection, CursorResult, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError, StatementError
+from sqlalchemy.pool import StaticPool
+
+from midflight.errors import (
+    ConcurrentModificationError,
+    InvalidArgumentError,
+    MidflightError,
+    ProcessEngineError,
+)
+from midflight.store.schema import (
+    LIVE_TABLES,
+    RECORD_TABLE_ORDER,
+    element_instances,
+    event_subscriptions,
+    history,
+    incidents,
+    jobs,
+    metadata,
+    process_definitions,
+    process_instances,
+    record_columns,
+    user_tasks,
+)
+
+__all__ = ["DEFAULT_URL", "HEAD_REVISION", "Store", "StoreTransaction"]
+
+DEFAULT_URL = "sqlite:///./midflight.db"
+
+#: The newest migration in migrations/versions. Opening a database already at this revision
+#: skips Alembic altogether (importing it alone costs ~0.2 s); a test keeps it in step.
+HEAD_REVISION = "0001"
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+# Values of runtime enums that the queries below depend on. The store may not import
+# midflight.runtime, so they are repeated here; tests/store checks that they still match.
+RUNNING_INSTANCE_STATES = ("ACTIVE", "SUSPENDED")  # ProcessInstanceState
+INSTANCE_SUSPENDED = "SUSPENDED"
+WORKER_JOB_KINDS = ("TASK", "LISTENER")  # JobKind: the jobs workers fetch and lock
+JOB_KIND_ASYNC = "ASYNC"
+JOB_ACTIVATABLE = "ACTIVATABLE"  # JobState
+JOB_ACTIVATED = "ACTIVATED"
+
+# Key of the PostgreSQL advisory lock that lets one process at a time migrate a database.
+_MIGRATION_LOCK_KEY = 0x4D49_4446_4C54  # "MIDFLT"
+# Execution option read by the SQLite "begin" hook: a read-only transaction needs no write lock.
+_READ_ONLY = "midflight_read_only"
+
+_TABLES: dict[str, Table] = dict(metadata.tables)
+_TABLE_RANK = {name: rank for rank, name in enumerate(RECORD_TABLE_ORDER)}
+_by_id = itemgetter("id")
+_S = TypeVar("_S", Insert, Update, Delete, Select[Any])
+
+
+def _table(name: str) -> Table:
+    try:
+        return _TABLES[name]
+    except KeyError:
+        raise InvalidArgumentError(f"unknown table {name!r}") from None
+
+
+def _rank(name: str) -> int:
+    try:
+        return _TABLE_RANK[name]
+    except KeyError:
+        raise InvalidArgumentError(f"{name!r} is not a table of process instance state") from None
+
+
+def _statement(statements: Mapping[str, _S], table: str, verb: str) -> _S:
+    try:
+        return statements[table]
+    except KeyError:
+        _table(table)
+        raise InvalidArgumentError(f"cannot {verb} rows of {table!r}") from None
+
+
+# -- statements of the hot path, built once (SQLAlchemy then caches their compiled form) --------
+def _update_statement(table: Table) -> Update:
+    # The WHERE parameters cannot be named like columns: SQLAlchemy reserves those names for SET.
+    values: dict[str, Any] = {
+        c.name: bindparam(c.name, type_=c.type)
+        for c in table.columns
+        if c.name not in ("id", "revision")
+    }
+    values["revision"] = table.c.revision + 1
+    return (
+        table.update()
+        .where(table.c.id == bindparam("_id"), table.c.revision == bindparam("_revision"))
+        .values(values)
+    )
+
+
+def _delete_statement(table: Table) -> Delete:
+    return table.delete().where(
+        table.c.id == bindparam("id"), table.c.revision == bindparam("revision")
+    )
+
+
+def _get_statement(table: Table) -> Select[Any]:
+    return select(*record_columns(table)).where(table.c.id == bindparam("id"))
+
+
+_INSERT: dict[str, Insert] = {name: table.insert() for name, table in _TABLES.items()}
+_UPDATE: dict[str, Update] = {name: _update_statement(_TABLES[name]) for name in RECORD_TABLE_ORDER}
+_DELETE: dict[str, Delete] = {name: _delete_statement(_TABLES[name]) for name in RECORD_TABLE_ORDER}
+_GET: dict[str, Select[Any]] = {name: _get_statement(table) for name, table in _TABLES.items()}
+_GET_INSTANCE_FOR_UPDATE = _GET["process_instances"].with_for_update()  # no-op on SQLite
+_LOAD_LIVE: dict[str, Select[Any]] = {
+    name: select(_TABLES[name]).where(
+        _TABLES[name].c.process_instance_id == bindparam("process_instance_id")
+    )
+    for name in LIVE_TABLES
+}
+
+
+def _update_params(row: Mapping[str, Any]) -> dict[str, Any]:
+    params = dict(row)
+    params["_id"] = params.pop("id")
+    params["_revision"] = params.pop("revision")
+    return params
+
+
+def _dicts(result: CursorResult[Any]) -> list[dict[str, Any]]:
+    return [row._asdict() for row in result]
+
+
+def _first(result: CursorResult[Any]) -> dict[str, Any] | None:
+    row = result.first()
+    return None if row is None else row._asdict()
+
+
+def _stale(table: str, rows: Sequence[Mapping[str, Any]]) -> ConcurrentModificationError:
+    ids = ", ".join(row["id"] for row in rows)
+    return ConcurrentModificationError(
+        f"{table} {ids}: changed or deleted by another transaction since it was read"
+    )
+
+
+def _equals(table: Table, filters: Mapping[str, Any]) -> list[ColumnElement[bool]]:
+    """``column = value`` for each filter that is set (None means "any")."""
+    return [table.c[name] == value for name, value in filters.items() if value is not None]
+
+
+class StoreTransaction:
+    """The row operations of one database transaction. Obtain it from ``Store.transaction()``."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, connection: Connection) -> None:
+        self._conn = connection
+
+    # -- writes --------------------------------------------------------------------------------
+    def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self._conn.execute(_statement(_INSERT, table, "insert"), rows)
+
+    def update(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Write ``rows``, each guarded by the ``revision`` it was read at, which goes up by one.
+
+        Raises ConcurrentModificationError if any row was changed or deleted since.
+        """
+        if not rows:
+            return
+        statement = _statement(_UPDATE, table, "update")
+        # Sorted, so concurrent transactions lock shared rows in one order and cannot deadlock.
+        ordered = sorted(rows, key=_by_id)
+        if len(ordered) > 1:
+            self._check_revisions(table, ordered)
+        result = self._conn.execute(statement, [_update_params(row) for row in ordered])
+        if result.rowcount != len(ordered):
+            raise _stale(table, ordered)
+
+    def delete(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Delete ``rows``, each guarded by its ``revision``, like ``update``."""
+        if not rows:
+            return
+        statement = _statement(_DELETE, table, "delete")
+        ordered = sorted(rows, key=_by_id)
+        if len(ordered) > 1:
+            self._check_revisions(table, ordered)
+        params = [{"id": row["id"], "revision": row["revision"]} for row in ordered]
+        result = self._conn.execute(statement, params)
+        if result.rowcount != len(ordered):
+            raise _stale(table, ordered)
+
+    def _check_revisions(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        # An executemany reports one total rowcount, not which row missed; after it, a row that
+        # another transaction updated once looks just like one this batch updated. So a batch
+        # first reads its rows' revisions, locking them (PostgreSQL; on SQLite this transaction
+        # holds the write lock already): one round trip that names a stale row exactly.
+        t = _TABLES[table]
+        query = (
+            select(t.c.id, t.c.revision)
+            .where(t.c.id.in_([row["id"] for row in rows]))
+            .order_by(t.c.id)
+            .with_for_update()
+        )
+        current = {id_: revision for id_, revision in self._conn.execute(query)}
+        stale = [row for row in rows if current.get(row["id"]) != row["revision"]]
+        if stale:
+            raise _stale(table, stale)
+
+    def insert_history(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self._conn.execute(_INSERT["history"], rows)
+
+    def apply(
+        self,
+        inserts: Mapping[str, Sequence[Mapping[str, Any]]],
+        updates: Mapping[str, Sequence[Mapping[str, Any]]],
+        deletes: Mapping[str, Sequence[Mapping[str, Any]]],
+    ) -> None:
+        """Write a command's changes: updates, then deletes, then inserts, tables in one order.
+
+        Updates and deletes come first because they are what can fail on a concurrent change,
+        and failing before the inserts wastes less work; a fixed table order makes concurrent
+        transactions lock rows in the same order.
+        """
+        for name in sorted(updates, key=_rank):
+            self.update(name, updates[name])
+        for name in sorted(deletes, key=_rank):
+            self.delete(name, deletes[name])
+        for name in sorted(inserts, key=_rank):
+            self.insert(name, inserts[name])
+
+    # -- process instance state ---------------------------------------------------------------
+    def get_process_instance(self, id: str) -> dict[str, Any] | None:
+        return _first(self._conn.execute(_GET["process_instances"], {"id": id}))
+
+    def get_process_instance_for_update(self, id: str) -> dict[str, Any] | None:
+        """The instance row, locked until the transaction ends (on SQLite the write transaction
+        already excludes every other writer)."""
+        return _first(self._conn.execute(_GET_INSTANCE_FOR_UPDATE, {"id": id}))
+
+    def load_instance_rows(self, process_instance_id: str) -> dict[str, list[dict[str, Any]]]:
+        """Every live row of the instance, by table (the instance row itself excluded)."""
+        params = {"process_instance_id": process_instance_id}
+        return {
+            name: _dicts(self._conn.execute(statement, params))
+            for name, statement in _LOAD_LIVE.items()
+        }
+
+    def get_row(self, table: str, id: str) -> dict[str, Any] | None:
+        return _first(self._conn.execute(_statement(_GET, table, "get"), {"id": id}))
+
+    # -- definitions --------------------------------------------------------------------------
+    def insert_definition(self, row: Mapping[str, Any]) -> None:
+        self._conn.execute(_INSERT["process_definitions"], row)
+
+    def get_definition(self, id: str) -> dict[str, Any] | None:
+        return _first(self._conn.execute(_GET["process_definitions"], {"id": id}))
+
+    def find_definition(
+        self, key: str, version: int | None = None, version_tag: str | None = None
+    ) -> dict[str, Any] | None:
+        """The definition of ``key`` with that version and/or tag; the latest one when neither
+        is given (or the latest with the tag, when only the tag is)."""
+        d = process_definitions
+        query = (
+            select(d)
+            .where(*_equals(d, {"key": key, "version": version, "version_tag": version_tag}))
+            .order_by(d.c.version.desc())
+            .limit(1)
+        )
+        return _first(self._conn.execute(query))
+
+    def find_definition_by_checksum(self, key: str, checksum: str) -> dict[str, Any] | None:
+        d = process_definitions
+        query = (
+            select(d)
+            .where(d.c.key == key, d.c.checksum == checksum)
+            .order_by(d.c.version.desc())
+            .limit(1)
+        )
+        return _first(self._conn.execute(query))
+
+    def max_version(self, key: str) -> int:
+        """The highest version deployed for ``key``; 0 when there is none."""
+        d = process_definitions
+        query = select(func.coalesce(func.max(d.c.version), 0)).where(d.c.key == key)
+        return int(self._conn.execute(query).scalar_one())
+
+    def list_definitions(self, key: str | None = None) -> list[dict[str, Any]]:
+        """Definitions by key and version, each with ``running_instances`` (active or suspended)."""
+        d, p = process_definitions, process_instances
+        running = (
+            select(func.count())
+            .where(p.c.definition_id == d.c.id, p.c.state.in_(RUNNING_INSTANCE_STATES))
+            .scalar_subquery()
+        )
+        query = (
+            select(d, running.label("running_instances"))
+            .where(*_equals(d, {"key": key}))
+            .order_by(d.c.key, d.c.version)
+        )
+        return _dicts(self._conn.execute(query))
+
+    def set_definition_suspended(self, id: str, suspended: bool) -> bool:
+        """Returns whether the definition exists."""
+        d = process_definitions
+        result = self._conn.execute(d.update().where(d.c.id == id).values(suspended=suspended))
+        return result.rowcount > 0
+
+    def delete_definition(self, id: str) -> bool:
+        """Returns whether the definition existed."""
+        d = process_definitions
+        return self._conn.execute(d.delete().where(d.c.id == id)).rowcount > 0
+
+    def count_instances(self, definition_id: str, states: Collection[str] | None = None) -> int:
+        """Instances of the definition, in any of ``states`` (all of them when None)."""
+        p = process_instances
+        query = select(func.count()).select_from(p).where(p.c.definition_id == definition_id)
+        if states is not None:
+            query = query.where(p.c.state.in_(states))
+        return int(self._conn.execute(query).scalar_one())
+
+    # -- queries ------------------------------------------------------------------------------
+    def list_user_tasks(
+        self,
+        process_instance_id: str | None = None,
+        element_id: str | None = None,
+        assignee: str | None = None,
+        definition_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        t = user_tasks
+        filters = {
+            "process_instance_id": process_instance_id,
+            "element_id": element_id,
+            "assignee": assignee,
+            "definition_id": definition_id,
+        }
+        query = select(t).where(*_equals(t, filters)).order_by(t.c.created_at, t.c.id).limit(limit)
+        return _dicts(self._conn.execute(query))
+
+    def list_process_instances(
+        self,
+        definition_id: str | None = None,
+        definition_key: str | None = None,
+        version: int | None = None,
+        element_id: str | None = None,
+        state: str | None = None,
+        business_key: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Instances matching every filter given, oldest first. ``element_id``: instances with a
+        live element instance of that element."""
+        p = process_instances
+        filters = {
+            "definition_id": definition_id,
+            "definition_key": definition_key,
+            "definition_version": version,
+            "state": state,
+            "business_key": business_key,
+        }
+        query = select(p).where(*_equals(p, filters))
+        if element_id is not None:
+            e = element_instances
+            query = query.where(
+                exists().where(e.c.process_instance_id == p.c.id, e.c.element_id == element_id)
+            )
+        query = query.order_by(p.c.started_at, p.c.id).limit(limit).offset(offset or None)
+        return _dicts(self._conn.execute(query))
+
+    def list_history(self, process_instance_id: str) -> list[dict[str, Any]]:
+        """The instance's history events in the order they were written."""
+        h = history
+        query = (
+            select(*record_columns(h))
+            .where(h.c.process_instance_id == process_instance_id)
+            .order_by(h.c.seq)
+        )
+        return _dicts(self._conn.execute(query))
+
+    def list_incidents(
+        self,
+        process_instance_id: str | None = None,
+        definition_id: str | None = None,
+        element_id: str | None = None,
+        type: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Open incidents (resolved ones are deleted), oldest first."""
+        i = incidents
+        filters = {
+            "process_instance_id": process_instance_id,
+            "definition_id": definition_id,
+            "element_id": element_id,
+            "type": type,
+        }
+        query = select(i).where(*_equals(i, filters)).order_by(i.c.created_at, i.c.id).limit(limit)
+        return _dicts(self._conn.execute(query))
+
+    def find_subscriptions(
+        self, kind: str, name: str, correlation_key: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Subscriptions to ``kind``/``name`` with exactly that correlation key (None: none)."""
+        s = event_subscriptions
+        key = (
+            s.c.correlation_key.is_(None)
+            if correlation_key is None
+            else s.c.correlation_key == correlation_key
+        )
+        query = (
+            select(s)
+            .where(s.c.kind == kind, s.c.name == name, key)
+            .order_by(s.c.created_at, s.c.id)
+        )
+        return _dicts(self._conn.execute(query))
+
+    def count_rows(self, table: str, **equals: Any) -> int:
+        """Rows whose columns equal the values given (``None`` matches NULL)."""
+        t = _table(table)
+        unknown = set(equals) - set(t.c.keys())
+        if unknown:
+            raise InvalidArgumentError(f"{table} has no column {', '.join(sorted(unknown))}")
+        conditions = [t.c[name] == value for name, value in equals.items()]
+        query = select(func.count()).select_from(t).where(*conditions)
+        return int(self._conn.execute(query).scalar_one())
+
+    # -- jobs ---------------------------------------------------------------------------------
+    def acquire_jobs(
+        self, job_type: str, worker: str, max_jobs: int, lock_seconds: float, now: datetime
+    ) -> list[dict[str, Any]]:
+        """Lock up to ``max_jobs`` worker jobs of ``job_type`` for ``worker`` and return them.
+
+        A job qualifies when it is activatable and due, or when its previous lease has expired,
+        and its process instance is not suspended. On PostgreSQL the candidates are taken with
+        ``FOR UPDATE SKIP LOCKED``, so concurrent acquirers, in any process, get disjoint jobs.
+        """
+        j, c = jobs, jobs.alias("candidate")
+        candidates = (
+            select(c.c.id)
+            .where(
+                c.c.kind.in_(WORKER_JOB_KINDS),
+                c.c.type == job_type,
+                or_(
+                    (c.c.state == JOB_ACTIVATABLE) & or_(c.c.due_at.is_(None), c.c.due_at <= now),
+                    (c.c.state == JOB_ACTIVATED) & (c.c.lock_expires_at < now),
+                ),
+                ~_instance_suspended(c),
+            )
+            .limit(max_jobs)
+            .with_for_update(skip_locked=True)
+        )
+        acquire = (
+            j.update()
+            .where(j.c.id.in_(candidates.scalar_subquery()))
+            .values(
+                state=JOB_ACTIVATED,
+                worker=worker,
+                lock_expires_at=now + timedelta(seconds=lock_seconds),
+                revision=j.c.revision + 1,
+            )
+            .returning(*j.columns)
+        )
+        return _dicts(self._conn.execute(acquire))
+
+    def due_jobs(self, kind: str, now: datetime, limit: int) -> list[dict[str, Any]]:
+        """Activatable jobs of ``kind`` (TIMER or ASYNC) that are due, earliest first; an ASYNC
+        job without ``due_at`` is due at once. Jobs of suspended instances wait.
+
+        The rows stay locked until this transaction ends (PostgreSQL: ``FOR UPDATE SKIP
+        LOCKED``, so concurrent executors list different jobs meanwhile) but are not changed.
+        """
+        j = jobs
+        due = j.c.due_at <= now
+        if kind == JOB_KIND_ASYNC:
+            due = or_(due, j.c.due_at.is_(None))
+        query = (
+            select(j)
+            .where(j.c.kind == kind, j.c.state == JOB_ACTIVATABLE, due, ~_instance_suspended(j))
+            .order_by(j.c.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return _dicts(self._conn.execute(query))
+
+
+def _instance_suspended(job: FromClause) -> ColumnElement[bool]:
+    p = process_instances
+    return exists().where(p.c.id == job.c.process_instance_id, p.c.state == INSTANCE_SUSPENDED)
+
+
+class Store:
+    """A Midflight database: SQLite (the default, a file) or PostgreSQL.
+
+    Opening it brings the schema up to date. ``sqlite:///:memory:`` keeps one in-memory database
+    for the Store's life; use it from one thread at a time.
+    """
+
+    def __init__(self, url: str | None = None) -> None:
+        try:
+            parsed = make_url(url or DEFAULT_URL)
+        except ArgumentError as exc:
+            raise InvalidArgumentError(f"not a database URL: {url!r}") from exc
+        self._engine = _create_engine(parsed)
+        #: The URL in use, password hidden.
+        self.url: str = parsed.render_as_string(hide_password=True)
+        try:
+            self._migrate()
+        except SQLAlchemyError as exc:
+            self._engine.dispose()
+            raise _translate(exc) from exc
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._engine.dialect.name
+
+    @contextmanager
+    def transaction(self, *, read_only: bool = False) -> Iterator[StoreTransaction]:
+        """One database transaction: committed when the block ends, rolled back if it raises.
+
+        ``read_only`` lets a SQLite reader run beside a writer instead of queueing for the write
+        lock; such a transaction must not write.
+        """
+        try:
+            with self._engine.connect() as conn:
+                if read_only:
+                    conn.execution_options(**{_READ_ONLY: True})
+                with conn.begin():
+                    yield StoreTransaction(conn)
+        except SQLAlchemyError as exc:
+            raise _translate(exc) from exc
+
+    def dispose(self) -> None:
+        """Close every pooled connection. The Store can still be used; it reconnects."""
+        self._engine.dispose()
+
+    def _migrate(self) -> None:
+        # The fast path, a read, is all that an up-to-date database costs.
+        with self._engine.connect() as conn:
+            conn.execution_options(**{_READ_ONLY: True})
+            if _current_revision(conn) == HEAD_REVISION:
+                return
+        with self._engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Processes opening a new database together: one migrates, the others wait
+                # here and then find it done. (On SQLite, BEGIN IMMEDIATE already serialises.)
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+                )
+            if _current_revision(conn) != HEAD_REVISION:
+                _upgrade(conn)
+
+
+def _current_revision(conn: Connection) -> str | None:
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return None if revision is None else str(revision)
+
+
+def _upgrade(conn: Connection) -> None:
+    # Imported here: Alembic is only needed when the schema is behind (see HEAD_REVISION).
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    # Config values go through configparser interpolation, where "%" is special.
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    config.attributes["connection"] = conn
+    command.upgrade(config, "head")
+
+
+def _create_engine(url: URL) -> Engine:
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url)
+    if backend == "postgresql":
+        if url.drivername == "postgresql":  # SQLAlchemy would pick psycopg2, not installed
+            url = url.set(drivername="postgresql+psycopg")
+        return create_engine(url, pool_pre_ping=True, isolation_level="READ COMMITTED")
+    raise InvalidArgumentError(
+        f"unsupported database {backend!r}: use sqlite:///<file> or postgresql+psycopg://..."
+    )
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    if url.database in (None, "", ":memory:"):
+        # Every connection would otherwise open a new, empty in-memory database.
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        engine = create_engine(url, connect_args={"timeout": 30})  # the busy timeout, seconds
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control from the sqlite3 module (SQLAlchemy's pysqlite recipe), so that
+    # _sqlite_on_begin can choose the kind of BEGIN.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers run beside the writer. With WAL, NORMAL never corrupts the database; a
+    # power cut may only lose the last commits, and it saves an fsync per commit.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    # A deferred transaction that reads and then writes cannot wait for the write lock (its
+    # snapshot may be stale), it fails at once with "database is locked". BEGIN IMMEDIATE takes
+    # the write lock up front, so concurrent writers queue on the busy timeout instead.
+    read_only = conn.get_execution_options().get(_READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+# Errors that mean "another transaction got there first". PostgreSQL SQLSTATEs: serialization
+# failure, deadlock, lock not available, unique violation; SQLite: busy after the timeout, and
+# unique violations.
+_CONFLICTS = frozenset(
+    {
+        "40001",
+        "40P01",
+        "55P03",
+        "23505",
+        "SQLITE_BUSY",
+        "SQLITE_BUSY_SNAPSHOT",
+        "SQLITE_CONSTRAINT_PRIMARYKEY",
+        "SQLITE_CONSTRAINT_UNIQUE",
+    }
+)
+
+
+def _translate(exc: SQLAlchemyError) -> MidflightError:
+    """The Midflight error for a SQLAlchemy one."""
+    if isinstance(exc, DBAPIError):
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "sqlite_errorname", None)
+        if code in _CONFLICTS:
+            return ConcurrentModificationError(f"conflict with another transaction: {exc.orig}")
+        return ProcessEngineError(f"database error: {exc.orig}")
+    if isinstance(exc, StatementError) and isinstance(exc.orig, (TypeError, ValueError)):
+        return InvalidArgumentError(str(exc.orig))  # a value a column cannot store
+    return ProcessEngineError(f"database error: {exc}")
