@@ -78,9 +78,11 @@ def _parse_vars(pairs: list[str] | None) -> dict[str, Any]:
 # models
 # ---------------------------------------------------------------------------------------------
 def _print_structure(title: str, process: Process) -> None:
-    tree = Tree(f"[bold]{title}[/bold] — process [cyan]{process.id}[/cyan]"
-                f"{' (' + process.name + ')' if process.name else ''}"
-                f"{'' if process.is_executable else ' [dim](not executable)[/dim]'}")
+    tree = Tree(
+        f"[bold]{title}[/bold] — process [cyan]{process.id}[/cyan]"
+        f"{' (' + process.name + ')' if process.name else ''}"
+        f"{'' if process.is_executable else ' [dim](not executable)[/dim]'}"
+    )
 
     def add(branch: Tree, container: str | None) -> None:
         for node in process.children_of(container):
@@ -96,8 +98,12 @@ def _print_structure(title: str, process: Process) -> None:
             if node.outgoing:
                 label += " → " + ", ".join(process.flows[f].target_id for f in node.outgoing)
             child = branch.add(label)
-            if node.type in (ElementType.SUB_PROCESS, ElementType.EVENT_SUB_PROCESS,
-                             ElementType.AD_HOC_SUB_PROCESS, ElementType.TRANSACTION):
+            if node.type in (
+                ElementType.SUB_PROCESS,
+                ElementType.EVENT_SUB_PROCESS,
+                ElementType.AD_HOC_SUB_PROCESS,
+                ElementType.TRANSACTION,
+            ):
                 add(child, node.id)
 
     add(tree, None)
@@ -125,14 +131,18 @@ def parse(file: Path) -> None:
 # deployments and instances
 # ---------------------------------------------------------------------------------------------
 @app.command()
-def deploy(file: Path, db: DbOption = None,
-           version_tag: Annotated[str | None, typer.Option(help="Tag the new version.")] = None
-           ) -> None:
+def deploy(
+    file: Path,
+    db: DbOption = None,
+    version_tag: Annotated[str | None, typer.Option(help="Tag the new version.")] = None,
+) -> None:
     """Deploy a BPMN file: each executable process becomes a new version of its key."""
     with _engine(db) as engine:
         for d in engine.deploy(file, version_tag=version_tag):
-            console.print(f"deployed [cyan]{d.key}[/cyan] version {d.version} "
-                          f"(id {d.id}{', tag ' + d.version_tag if d.version_tag else ''})")
+            console.print(
+                f"deployed [cyan]{d.key}[/cyan] version {d.version} "
+                f"(id {d.id}{', tag ' + d.version_tag if d.version_tag else ''})"
+            )
 
 
 @app.command()
@@ -141,15 +151,25 @@ def definitions(db: DbOption = None, key: str | None = None) -> None:
     with _engine(db) as engine:
         table = Table("id", "key", "version", "tag", "running", "suspended")
         for d in engine.definitions(key):
-            table.add_row(d.id, d.key, str(d.version), d.version_tag or "",
-                          str(d.running_instances), "yes" if d.suspended else "")
+            table.add_row(
+                d.id,
+                d.key,
+                str(d.version),
+                d.version_tag or "",
+                str(d.running_instances),
+                "yes" if d.suspended else "",
+            )
         console.print(table)
 
 
 @app.command()
-def start(key: str, db: DbOption = None, var: VarOption = None,
-          business_key: Annotated[str | None, typer.Option("--business-key")] = None,
-          version: int | None = None) -> None:
+def start(
+    key: str,
+    db: DbOption = None,
+    var: VarOption = None,
+    business_key: Annotated[str | None, typer.Option("--business-key")] = None,
+    version: int | None = None,
+) -> None:
     """Start an instance of the latest (or a pinned) version of a process."""
     with _engine(db) as engine:
         instance = engine.start_process(key, _parse_vars(var), business_key, version=version)
@@ -157,16 +177,27 @@ def start(key: str, db: DbOption = None, var: VarOption = None,
 
 
 @app.command()
-def instances(db: DbOption = None, key: str | None = None, version: int | None = None,
-              element: str | None = None, state: str | None = None,
-              limit: int = 100) -> None:
+def instances(
+    db: DbOption = None,
+    key: str | None = None,
+    version: int | None = None,
+    element: str | None = None,
+    state: str | None = None,
+    limit: int = 100,
+) -> None:
     """List process instances (filter by key, version, active element, state)."""
     with _engine(db) as engine:
         table = Table("id", "definition", "business key", "state", "started")
-        for i in engine.process_instances(key=key, version=version, element_id=element,
-                                          state=state, limit=limit):
-            table.add_row(i.id, i.definition_id, i.business_key or "", i.state,
-                          i.started_at.isoformat(timespec="seconds"))
+        for i in engine.process_instances(
+            key=key, version=version, element_id=element, state=state, limit=limit
+        ):
+            table.add_row(
+                i.id,
+                i.definition_id,
+                i.business_key or "",
+                i.state,
+                i.started_at.isoformat(timespec="seconds"),
+            )
         console.print(table)
 
 
@@ -174,8 +205,10 @@ def _tree_view(node: ActivityInstance, branch: Tree | None = None) -> Tree:
     label = f"{node.name or node.element_id} [dim]{node.element_type} {node.id}[/dim]"
     here = Tree(label) if branch is None else branch.add(label)
     for transition in node.transitions:
-        here.add(f"[yellow]{transition.element_id}[/yellow] [dim]async {transition.direction} "
-                 f"{transition.id}[/dim]")
+        here.add(
+            f"[yellow]{transition.element_id}[/yellow] [dim]async {transition.direction} "
+            f"{transition.id}[/dim]"
+        )
     for child in node.children:
         _tree_view(child, here)
     return here
@@ -193,14 +226,19 @@ def show(process_instance_id: str, db: DbOption = None) -> None:
 
 
 @app.command()
-def tasks(db: DbOption = None, instance: str | None = None,
-          assignee: str | None = None) -> None:
+def tasks(db: DbOption = None, instance: str | None = None, assignee: str | None = None) -> None:
     """List open user tasks."""
     with _engine(db) as engine:
         table = Table("id", "name", "element", "instance", "assignee", "groups")
         for t in engine.user_tasks(process_instance_id=instance, assignee=assignee):
-            table.add_row(t.id, t.name or "", t.element_id, t.process_instance_id,
-                          t.assignee or "", ",".join(t.candidate_groups or []))
+            table.add_row(
+                t.id,
+                t.name or "",
+                t.element_id,
+                t.process_instance_id,
+                t.assignee or "",
+                ",".join(t.candidate_groups or []),
+            )
         console.print(table)
 
 
@@ -218,14 +256,21 @@ def history(process_instance_id: str, db: DbOption = None) -> None:
     with _engine(db) as engine:
         table = Table("time", "event", "element", "data")
         for e in engine.history(process_instance_id):
-            table.add_row(e.timestamp.isoformat(timespec="seconds"), e.event, e.element_id or "",
-                          json.dumps(e.data, default=str) if e.data else "")
+            table.add_row(
+                e.timestamp.isoformat(timespec="seconds"),
+                e.event,
+                e.element_id or "",
+                json.dumps(e.data, default=str) if e.data else "",
+            )
         console.print(table)
 
 
 @app.command()
-def worker(module: str, db: DbOption = None,
-           once: Annotated[bool, typer.Option(help="Stop when no work is left.")] = False) -> None:
+def worker(
+    module: str,
+    db: DbOption = None,
+    once: Annotated[bool, typer.Option(help="Stop when no work is left.")] = False,
+) -> None:
     """Serve the job workers of a Python module (functions marked with @midflight.job_worker)."""
     sys.path.insert(0, os.getcwd())
     loaded = importlib.import_module(module)
@@ -261,9 +306,14 @@ def demo(db: DbOption = None) -> None:
         for path in paths:
             for d in engine.deploy(path):
                 console.print(f"deployed [cyan]{d.key}[/cyan] v{d.version} ({d.id})")
-        runs = [engine.start_process("loan_application", {"approved": i % 2 == 0,
-                                                          "approver": "joe"},
-                                     business_key=f"loan-{i}") for i in range(3)]
+        runs = [
+            engine.start_process(
+                "loan_application",
+                {"approved": i % 2 == 0, "approver": "joe"},
+                business_key=f"loan-{i}",
+            )
+            for i in range(3)
+        ]
         console.rule("loan applications waiting in the evaluation subprocess")
         console.print(_tree_view(engine.activity_instance_tree(runs[0].id)))
 
@@ -278,11 +328,13 @@ def demo(db: DbOption = None) -> None:
         console.rule("after the credit check and registration")
         for run in runs:
             tree = engine.activity_instance_tree(run.id)
-            console.print(f"{run.business_key}: " + ", ".join(
-                c.name or c.element_id for c in tree.children))
+            console.print(
+                f"{run.business_key}: " + ", ".join(c.name or c.element_id for c in tree.children)
+            )
         claim = engine.start_process("claim_handling", business_key="claim-1")
-        engine.correlate_message("claimDocuments", variables={"amount": 2400},
-                                process_instance_id=claim.id)
+        engine.correlate_message(
+            "claimDocuments", variables={"amount": 2400}, process_instance_id=claim.id
+        )
         console.rule("claim after its documents arrived (payout computed in FEEL)")
         console.print(_tree_view(engine.activity_instance_tree(claim.id)))
         console.print_json(data=engine.variables(claim.id), default=str)

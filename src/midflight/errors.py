@@ -30,8 +30,8 @@ __all__ = [
     "MidflightError",
     "ModelValidationError",
     "NotFoundError",
-    "ProcessEngineError",
     "Problem",
+    "ProcessEngineError",
 ]
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from midflight.errors import BpmnParseError, ModelValidationError
+from midflight.errors import BpmnParseError, ModelValidationError, Problem
 from midflight.model.elements import (
     Definitions,
     ElementType,
@@ -95,7 +95,9 @@ def _walk(container: etree._Element, parent_id: str | None, into: XmlProcess) ->
     for child in container:
         tag = _local(child)
         if tag == "sequenceFlow":
-            into.flows[child.get("id")] = XmlFlow(child.get("sourceRef"), child.get("targetRef"), parent_id)
+            into.flows[child.get("id")] = XmlFlow(
+                child.get("sourceRef"), child.get("targetRef"), parent_id
+            )
         elif tag in FLOW_NODE_TAGS:
             kind = tag
             if tag == "subProcess" and child.get("triggeredByEvent") == "true":
@@ -143,7 +145,10 @@ def _all_nodes() -> Iterator[tuple[Path, Definitions, FlowNode]]:
 
 # -- the corpus itself ---------------------------------------------------------------------------
 def test_corpus_has_enough_files_of_every_dialect() -> None:
-    by_dialect = {prefix: [p for p in VALID if p.name.startswith(prefix + "_")] for prefix in DIALECT_BY_PREFIX}
+    by_dialect = {
+        prefix: [p for p in VALID if p.name.startswith(prefix + "_")]
+        for prefix in DIALECT_BY_PREFIX
+    }
     assert len(VALID) >= 45
     assert len(by_dialect["c7"]) >= 18
     assert len(by_dialect["c8"]) >= 18
@@ -245,7 +250,9 @@ def test_corpus_covers_every_element_type_and_event_definition() -> None:
     assert wanted_types - types == set()
     definitions = {d.type for _, _, node in _all_nodes() for d in node.event_definitions}
     assert set(EventDefinitionType) - definitions == set()
-    timers = {d.timer.kind for _, _, node in _all_nodes() for d in node.event_definitions if d.timer}
+    timers = {
+        d.timer.kind for _, _, node in _all_nodes() for d in node.event_definitions if d.timer
+    }
     assert timers == set(TimerKind)
 
 
@@ -320,9 +327,9 @@ def test_corpus_covers_loops_boundaries_event_subprocesses_and_collaborations() 
 
     collaborations = [parsed(p) for p in VALID if parsed(p).collaboration is not None]
     assert any(len(d.collaboration.participants) >= 2 for d in collaborations if d.collaboration)
-    assert any(
-        {p.is_executable for p in d.processes} == {True, False} for d in collaborations
-    ), "a descriptive pool next to an executable one"
+    assert any({p.is_executable for p in d.processes} == {True, False} for d in collaborations), (
+        "a descriptive pool next to an executable one"
+    )
     assert any(p.lanes for d in collaborations for p in d.processes), "lanes"
     assert any(d.collaboration.message_flows for d in collaborations if d.collaboration)
     kinds = {a.kind for p in VALID for proc in parsed(p).processes for a in proc.artifacts}
@@ -347,10 +354,8 @@ def test_invalid_file_is_refused_naming_the_faulty_element(path: Path) -> None:
         parse_bpmn(path)
     errors = [p for p in caught.value.problems if p.severity == "error"]
 
-    def names_it(problem: object) -> bool:
-        return getattr(problem, "element_id", None) == element_id or f"'{element_id}'" in str(
-            getattr(problem, "message", "")
-        )
+    def names_it(problem: Problem) -> bool:
+        return problem.element_id == element_id or f"'{element_id}'" in problem.message
 
     assert any(names_it(p) for p in errors), f"expected a problem about {element_id}: {reason}"
     assert all(names_it(p) for p in errors), f"{path.name} should hold a single fault: {errors}"

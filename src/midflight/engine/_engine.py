@@ -21,6 +21,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+from midflight.engine._types import (
+    ActivatedJob,
+    ActivityInstance,
+    HistoryEntry,
+    IncidentInfo,
+    MessageCorrelation,
+    ProcessDefinition,
+    ProcessInstance,
+    TransitionInstance,
+    UserTaskInfo,
+)
 from midflight.errors import (
     BpmnError,
     ConcurrentModificationError,
@@ -28,8 +39,9 @@ from midflight.errors import (
     NotFoundError,
     ProcessEngineError,
 )
-from midflight.model import Definitions, parse_bpmn, write_bpmn
-from midflight.runtime.execution import DeployedProcess, Execution, RuntimeContext
+from midflight.model import Definitions, EventDefinitionType, parse_bpmn, write_bpmn
+from midflight.runtime import events
+from midflight.runtime.execution import DeployedProcess, Execution, FollowUp, RuntimeContext
 from midflight.runtime.state import (
     RECORD_TABLES,
     ElementInstance,
@@ -43,19 +55,8 @@ from midflight.runtime.state import (
     Record,
     UserTask,
 )
+from midflight.runtime.timers import parse_timer
 from midflight.store import Store, StoreTransaction
-
-from midflight.engine._types import (
-    ActivatedJob,
-    ActivityInstance,
-    HistoryEntry,
-    IncidentInfo,
-    MessageCorrelation,
-    ProcessDefinition,
-    ProcessInstance,
-    TransitionInstance,
-    UserTaskInfo,
-)
 
 __all__ = ["Engine"]
 
@@ -120,7 +121,10 @@ class Engine:
     # deployments
     # ------------------------------------------------------------------------------------------
     def deploy(
-        self, source: str | bytes | os.PathLike[str] | Definitions, *, version_tag: str | None = None
+        self,
+        source: str | bytes | os.PathLike[str] | Definitions,
+        *,
+        version_tag: str | None = None,
     ) -> list[ProcessDefinition]:
         """Deploy every executable process of a BPMN model as a new version of its key.
 
@@ -140,30 +144,28 @@ class Engine:
         if isinstance(source, Definitions):
             definitions = source
             xml = write_bpmn(definitions)
-        else:
-            if isinstance(source, os.PathLike) or (
-                isinstance(source, str) and not source.lstrip("\ufeff \t\r\n").startswith("<")
-            ):
-                resource_name = Path(source).name
+        elif isinstance(source, bytes):
             definitions = parse_bpmn(source)
-            xml = (
-                Path(source).read_text(encoding="utf-8")
-                if resource_name is not None
-                else (source.decode("utf-8") if isinstance(source, bytes) else str(source))
-            )
+            xml = source.decode("utf-8")
+        elif isinstance(source, str) and source.lstrip("\ufeff \t\r\n").startswith("<"):
+            definitions = parse_bpmn(source)
+            xml = source
+        else:
+            path = Path(source)
+            resource_name = path.name
+            definitions = parse_bpmn(path)
+            xml = path.read_text(encoding="utf-8")
         executable = [p for p in definitions.processes if p.is_executable]
         if not executable:
             raise InvalidArgumentError(
-                "the model has no executable process (isExecutable=\"true\"); nothing to deploy"
+                'the model has no executable process (isExecutable="true"); nothing to deploy'
             )
         deployment_id = _new_id()
         result: list[ProcessDefinition] = []
         with self._store.transaction() as tx:
             for process in executable:
                 tag = version_tag if version_tag is not None else process.version_tag
-                checksum = hashlib.sha256(
-                    f"{process.id}\0{tag}\0{xml}".encode()
-                ).hexdigest()
+                checksum = hashlib.sha256(f"{process.id}\0{tag}\0{xml}".encode()).hexdigest()
                 latest = tx.find_definition(process.id)
                 if latest is not None and latest["checksum"] == checksum:
                     result.append(self._definition_info(tx, latest))
@@ -183,8 +185,44 @@ class Engine:
                     "deployment_id": deployment_id,
                 }
                 tx.insert_definition(row)
+                self._schedule_start_timers(tx, row)
                 result.append(self._definition_info(tx, row))
         return result
+
+    def _schedule_start_timers(self, tx: StoreTransaction, row: Mapping[str, Any]) -> None:
+        """Timer start events of the newest version replace those of the versions before it."""
+        for old in tx.list_definitions(row["key"]):
+            if old["id"] != row["id"]:
+                tx.delete(
+                    "jobs", tx.list_rows("jobs", process_instance_id="", definition_id=old["id"])
+                )
+        deployed = self._deployed_process(tx, row["id"])
+        now = self._now()
+        for start in deployed.process.start_events():
+            for definition in start.event_definitions:
+                if definition.type is not EventDefinitionType.TIMER or definition.timer is None:
+                    continue
+                value = self._ctx.expressions.evaluate(definition.timer.expression, {})
+                schedule = parse_timer(definition.timer.kind.value, value, now)
+                payload: dict[str, Any] = {"catch": start.id}
+                if schedule.interval is not None:
+                    payload["interval_seconds"] = schedule.interval.total_seconds()
+                    payload["repetitions_left"] = schedule.repetitions_left
+                job = Job(
+                    id=self._ctx.new_id(),
+                    process_instance_id="",
+                    element_instance_id=row["id"],
+                    element_id=start.id,
+                    definition_id=row["id"],
+                    kind=JobKind.TIMER,
+                    type="timer",
+                    state=JobState.ACTIVATABLE,
+                    retries=1,
+                    created_at=now,
+                    due_at=schedule.due_at,
+                    payload=payload,
+                )
+                tx.insert("jobs", [job.row()])
 
     def definitions(self, key: str | None = None) -> list[ProcessDefinition]:
         """Deployed versions (of one key, or all), with their counts of running instances."""
@@ -295,15 +333,8 @@ class Engine:
                     f"process definition '{row['id']}' is suspended; activate it to start instances"
                 )
             deployed = self._deployed_process(tx, row["id"])
-            execution = Execution.start_instance(
-                deployed,
-                self._ctx,
-                process_instance_id=self._ctx.new_id(),
-                business_key=business_key,
-                variables=checked,
-            )
-            self._save(tx, execution.state)
-            return _instance_info(execution.state.instance)
+            record = self._start(tx, deployed, variables=checked, business_key=business_key)
+            return _instance_info(record)
 
     def process_instance(self, process_instance_id: str) -> ProcessInstance:
         with self._store.transaction() as tx:
@@ -458,8 +489,11 @@ class Engine:
                 )
             task.assignee = user
             ex.state.touch(task)
-            ex.history("task.claimed", ex.state.elements.get(task.element_instance_id),
-                       {"task_id": task_id, "assignee": user})
+            ex.history(
+                "task.claimed",
+                ex.state.elements.get(task.element_instance_id),
+                {"task_id": task_id, "assignee": user},
+            )
             return _task_info(task)
 
         return self._command(self._task_owner(task_id), action)
@@ -469,8 +503,11 @@ class Engine:
             task = _open_task(ex, task_id)
             task.assignee = None
             ex.state.touch(task)
-            ex.history("task.unclaimed", ex.state.elements.get(task.element_instance_id),
-                       {"task_id": task_id})
+            ex.history(
+                "task.unclaimed",
+                ex.state.elements.get(task.element_instance_id),
+                {"task_id": task_id},
+            )
             return _task_info(task)
 
         return self._command(self._task_owner(task_id), action)
@@ -528,6 +565,19 @@ class Engine:
                 candidates = [
                     c for c in candidates if c["process_instance_id"] == process_instance_id
                 ]
+            if not candidates and process_instance_id is None:
+                with self._store.transaction() as tx:
+                    starts = self._start_events(tx, EventDefinitionType.MESSAGE, name)
+                    if starts:
+                        deployed, start_id = starts[0]
+                        record = self._start(
+                            tx,
+                            deployed,
+                            variables=checked,
+                            business_key=None,
+                            start_event_id=start_id,
+                        )
+                        return MessageCorrelation(record.id, start_id, record.id)
             if not candidates:
                 raise NotFoundError(
                     f"no process instance waits for message '{name}'"
@@ -542,8 +592,7 @@ class Engine:
                     return None  # taken by someone else meanwhile: look again
                 _require_not_suspended(ex)
                 instance = ex.state.elements[subscription.element_instance_id]
-                ex.history("message.correlated", instance,
-                           {"name": name, "correlation_key": key})
+                ex.history("message.correlated", instance, {"name": name, "correlation_key": key})
                 ex.complete_with_variables(instance, checked)
                 return MessageCorrelation(
                     process_instance_id=ex.state.instance.id,
@@ -613,7 +662,14 @@ class Engine:
             _require_not_suspended(ex)
             instance = ex.state.elements[job.element_instance_id]
             ex.history("job.completed", instance, {"job_id": job_id, "worker": job.worker})
-            ex.complete_with_variables(instance, checked)
+            if job.kind == JobKind.LISTENER:
+                ex.state.remove(job)
+                if checked:
+                    ex.set_variables(instance.id, checked, local=False)
+                payload = job.payload or {}
+                ex.listener_completed(instance, str(payload["event"]), int(payload["index"]))
+            else:
+                ex.complete_with_variables(instance, checked)
 
         self._command(self._job_owner(job_id), action)
 
@@ -635,8 +691,11 @@ class Engine:
             job.error_message = error_message
             job.worker = None
             job.lock_expires_at = None
-            ex.history("job.failed", instance,
-                       {"job_id": job_id, "message": error_message, "retries": retries})
+            ex.history(
+                "job.failed",
+                instance,
+                {"job_id": job_id, "message": error_message, "retries": retries},
+            )
             if retries > 0:
                 job.state = JobState.ACTIVATABLE
                 job.due_at = ex.now + timedelta(seconds=retry_backoff_seconds)
@@ -675,9 +734,12 @@ class Engine:
         def action(ex: Execution) -> None:
             job = _open_job(ex, job_id)
             instance = ex.state.elements[job.element_instance_id]
-            ex.history("job.error_thrown", instance,
-                       {"job_id": job_id, "error_code": error_code, "message": message})
-            if not ex.throw_error(instance, error_code, message, checked):
+            ex.history(
+                "job.error_thrown",
+                instance,
+                {"job_id": job_id, "error_code": error_code, "message": message},
+            )
+            if not events.throw_error(ex, instance, error_code, message, checked):
                 job.state = JobState.FAILED
                 job.error_message = message or f"error '{error_code}' not caught"
                 ex.state.touch(job)
@@ -721,7 +783,7 @@ class Engine:
         """
         handled = 0
         while stop is None or not stop.is_set():
-            round_count = self.fire_due_timers()
+            round_count = self.fire_due_timers() + self.execute_async_jobs()
             for job_type, handler in list(self._workers.items()):
                 for job in self.activate_jobs(job_type, worker_name, max_jobs=max_jobs):
                     round_count += 1
@@ -762,22 +824,125 @@ class Engine:
             due = tx.due_jobs(JobKind.TIMER.value, moment, limit)
         fired = 0
         for row in due:
-
-            def action(ex: Execution, job_id: str = row["id"]) -> bool:
-                job = ex.state.jobs.get(job_id)
-                if job is None or ex.state.instance.state != ProcessInstanceState.ACTIVE:
-                    return False
-                instance = ex.state.elements[job.element_instance_id]
-                ex.history("timer.fired", instance, {"job_id": job_id})
-                ex.complete(instance)
-                return True
-
             try:
-                if self._command(row["process_instance_id"], action):
-                    fired += 1
+                with self._store.transaction() as tx:
+                    fired += self._fire_timer(tx, row)
             except ConcurrentModificationError:
                 continue  # another engine fired it or changed the instance first
         return fired
+
+    def _fire_timer(self, tx: StoreTransaction, row: dict[str, Any]) -> int:
+        if not row["process_instance_id"]:  # a timer start event of a definition
+            tx.delete("jobs", [row])
+            deployed = self._deployed_process(tx, row["definition_id"])
+            payload = row["payload"] or {}
+            left = payload.get("repetitions_left")
+            if "interval_seconds" in payload and (left is None or left > 0):
+                again = dict(
+                    row,
+                    revision=1,
+                    id=self._ctx.new_id(),
+                    due_at=row["due_at"] + timedelta(seconds=payload["interval_seconds"]),
+                    payload=dict(payload, repetitions_left=None if left is None else left - 1),
+                )
+                tx.insert("jobs", [again])
+            self._start(tx, deployed, start_event_id=row["element_id"])
+            return 1
+
+        def action(ex: Execution, job_id: str = row["id"]) -> int:
+            job = ex.state.jobs.get(job_id)
+            if job is None or ex.state.instance.state != ProcessInstanceState.ACTIVE:
+                return 0
+            events.fire_timer(ex, job)
+            return 1
+
+        return self._run(tx, row["process_instance_id"], action)
+
+    def execute_async_jobs(self, *, limit: int = 1000) -> int:
+        """Run due async continuations (async before/after). Returns how many ran."""
+        moment = self._now()
+        with self._store.transaction() as tx:
+            due = tx.due_jobs(JobKind.ASYNC.value, moment, limit)
+        done = 0
+        for row in due:
+
+            def action(ex: Execution, job_id: str = row["id"]) -> int:
+                job = ex.state.jobs.get(job_id)
+                if job is None or ex.state.instance.state != ProcessInstanceState.ACTIVE:
+                    return 0
+                ex.continue_async(ex.state.elements[job.element_instance_id])
+                return 1
+
+            try:
+                done += self._command(row["process_instance_id"], action)
+            except ConcurrentModificationError:
+                continue
+        return done
+
+    # ------------------------------------------------------------------------------------------
+    # signals, suspension, ad-hoc subprocesses
+    # ------------------------------------------------------------------------------------------
+    def broadcast_signal(self, name: str, variables: Mapping[str, Any] | None = None) -> int:
+        """Deliver a signal to every waiting subscription and signal start event.
+
+        Returns how many subscriptions were triggered and instances started.
+        """
+        checked = _checked_variables(variables)
+        with self._store.transaction() as tx:
+            return self._broadcast(tx, name, checked)
+
+    def suspend_process_instance(self, process_instance_id: str) -> None:
+        """Suspend an instance: no jobs are handed out, no timers fire, no task completes."""
+        self._set_suspended(process_instance_id, True)
+
+    def activate_process_instance(self, process_instance_id: str) -> None:
+        self._set_suspended(process_instance_id, False)
+
+    def _set_suspended(self, process_instance_id: str, suspended: bool) -> None:
+        def action(ex: Execution) -> None:
+            record = ex.state.instance
+            record.state = (
+                ProcessInstanceState.SUSPENDED if suspended else ProcessInstanceState.ACTIVE
+            )
+            ex.state.touch(record)
+            ex.history("process.suspended" if suspended else "process.activated", None)
+
+        self._command(process_instance_id, action)
+
+    def activate_adhoc_elements(
+        self,
+        element_instance_id: str,
+        element_ids: list[str],
+        variables: Mapping[str, Any] | None = None,
+    ) -> list[str]:
+        """Start chosen elements inside a running ad-hoc subprocess instance (an agent's tools).
+
+        ``variables`` are set on the ad-hoc subprocess scope first. Returns the new element
+        instance ids.
+
+        Raises:
+            NotFoundError: no live ad-hoc subprocess instance with this id.
+            InvalidArgumentError: an element that is not a startable element of it.
+        """
+        from midflight.runtime.behaviors.ad_hoc import activate_elements
+
+        if not element_ids:
+            raise InvalidArgumentError("name at least one element to activate")
+        checked = _checked_variables(variables)
+        with self._store.transaction() as tx:
+            owner = tx.get_row("element_instances", element_instance_id)
+        if owner is None or owner["element_type"] != "adHocSubProcess":
+            raise NotFoundError(f"no active ad-hoc subprocess instance '{element_instance_id}'")
+
+        def action(ex: Execution) -> list[str]:
+            _require_not_suspended(ex)
+            instance = ex.state.elements[element_instance_id]
+            node = ex.process.node(instance.element_id)
+            if checked:
+                ex.set_variables(instance.id, checked, local=True)
+            return [i.id for i in activate_elements(ex, instance, node, element_ids)]
+
+        return self._command(str(owner["process_instance_id"]), action)
 
     # ------------------------------------------------------------------------------------------
     # incidents and history
@@ -847,18 +1012,205 @@ class Engine:
     # ------------------------------------------------------------------------------------------
     def _command(self, process_instance_id: str, action: Callable[[Execution], T]) -> T:
         with self._store.transaction() as tx:
-            record = self._instance_record(tx, process_instance_id, for_update=True)
-            if record.state not in _LIVE:
-                raise ProcessEngineError(
-                    f"process instance '{process_instance_id}' has ended ({record.state})"
+            return self._run(tx, process_instance_id, action)
+
+    def _run(
+        self, tx: StoreTransaction, process_instance_id: str, action: Callable[[Execution], T]
+    ) -> T:
+        """One command on one instance inside ``tx``, then its effects on other instances."""
+        record = self._instance_record(tx, process_instance_id, for_update=True)
+        if record.state not in _LIVE:
+            raise ProcessEngineError(
+                f"process instance '{process_instance_id}' has ended ({record.state})"
+            )
+        state = self._load_state(tx, record)
+        deployed = self._deployed_process(tx, record.definition_id)
+        execution = Execution(state, deployed, self._ctx)
+        result = action(execution)
+        execution.run()
+        self._save(tx, state)
+        self._follow_up(tx, execution.follow_ups)
+        return result
+
+    def _start(
+        self,
+        tx: StoreTransaction,
+        deployed: DeployedProcess,
+        *,
+        variables: Mapping[str, Any] | None = None,
+        business_key: str | None = None,
+        start_event_id: str | None = None,
+        parent: tuple[str, str] | None = None,
+    ) -> ProcessInstanceRecord:
+        execution = Execution.start_instance(
+            deployed,
+            self._ctx,
+            process_instance_id=self._ctx.new_id(),
+            business_key=business_key,
+            variables=variables,
+            start_event_id=start_event_id,
+            parent_process_instance_id=parent[0] if parent else None,
+            parent_element_instance_id=parent[1] if parent else None,
+        )
+        self._save(tx, execution.state)
+        self._follow_up(tx, execution.follow_ups)
+        return execution.state.instance
+
+    def _follow_up(self, tx: StoreTransaction, follow_ups: list[FollowUp]) -> None:
+        """Carry out effects on other instances in the same transaction (call activities,
+        signals): all of them land, or none."""
+        for follow_up in follow_ups:
+            handler = getattr(self, f"_on_{follow_up.kind}")
+            handler(tx, follow_up)
+
+    def _on_start_child(self, tx: StoreTransaction, f: FollowUp) -> None:
+        data = f.data
+        assert f.process_instance_id is not None and f.element_instance_id is not None
+        row = self._called_definition(tx, data)
+        if row is None:
+            message = (
+                f"called process '{data['process_id']}' (binding {data['binding']}"
+                + (f", version {data['version']}" if data.get("version") else "")
+                + (f", version tag {data['version_tag']}" if data.get("version_tag") else "")
+                + ") is not deployed"
+            )
+            element_instance_id = f.element_instance_id
+
+            def incident(ex: Execution) -> None:
+                instance = ex.state.elements.get(element_instance_id)
+                if instance is not None:
+                    ex.raise_incident(instance, "CALLED_ELEMENT", message)
+
+            self._run(tx, f.process_instance_id, incident)
+            return
+        self._start(
+            tx,
+            self._deployed_process(tx, row["id"]),
+            variables=_checked_variables(data["variables"]),
+            business_key=data.get("business_key"),
+            parent=(f.process_instance_id, f.element_instance_id),
+        )
+
+    def _called_definition(
+        self, tx: StoreTransaction, data: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        key, binding = data["process_id"], data["binding"]
+        if binding == "version" and data.get("version"):
+            try:
+                return tx.find_definition(key, version=int(data["version"]))
+            except ValueError:
+                return None
+        if binding == "versionTag" and data.get("version_tag"):
+            return tx.find_definition(key, version_tag=data["version_tag"])
+        if binding == "deployment":
+            calling = tx.get_definition(data["calling_definition_id"])
+            for candidate in tx.list_definitions(key):
+                if calling is not None and candidate.get("deployment_id") == calling.get(
+                    "deployment_id"
+                ):
+                    return candidate
+        return tx.find_definition(key)
+
+    def _on_child_completed(self, tx: StoreTransaction, f: FollowUp) -> None:
+        from midflight.runtime.behaviors.call_activity import child_output
+
+        assert f.process_instance_id is not None
+        element_instance_id = f.element_instance_id
+
+        def resume(ex: Execution) -> None:
+            instance = ex.state.elements.get(element_instance_id or "")
+            if instance is None:
+                return  # the call activity was cancelled meanwhile
+            ex.complete_with_variables(instance, child_output(ex, instance, f.data["variables"]))
+
+        self._run(tx, f.process_instance_id, resume)
+
+    def _on_child_error(self, tx: StoreTransaction, f: FollowUp) -> None:
+        assert f.process_instance_id is not None
+        element_instance_id = f.element_instance_id
+
+        def rethrow(ex: Execution) -> None:
+            instance = ex.state.elements.get(element_instance_id or "")
+            if instance is not None:
+                events.throw_error(
+                    ex,
+                    instance,
+                    f.data["error_code"],
+                    f.data.get("message"),
+                    f.data.get("variables"),
                 )
-            state = self._load_state(tx, record)
-            deployed = self._deployed_process(tx, record.definition_id)
-            execution = Execution(state, deployed, self._ctx)
-            result = action(execution)
-            execution.run()
-            self._save(tx, state)
-            return result
+
+        self._run(tx, f.process_instance_id, rethrow)
+
+    def _on_child_escalation(self, tx: StoreTransaction, f: FollowUp) -> None:
+        assert f.process_instance_id is not None
+        element_instance_id = f.element_instance_id
+
+        def rethrow(ex: Execution) -> None:
+            instance = ex.state.elements.get(element_instance_id or "")
+            if instance is not None:
+                events.throw_escalation(ex, instance, f.data["escalation_code"])
+
+        self._run(tx, f.process_instance_id, rethrow)
+
+    def _on_cancel_child(self, tx: StoreTransaction, f: FollowUp) -> None:
+        for row in tx.list_rows(
+            "process_instances", parent_element_instance_id=f.element_instance_id
+        ):
+            if row["state"] in _LIVE:
+                self._run(tx, row["id"], lambda ex: ex.cancel_instance("calling activity ended"))
+
+    def _on_signal(self, tx: StoreTransaction, f: FollowUp) -> None:
+        self._broadcast(tx, f.data["name"], f.data.get("variables") or None)
+
+    def _broadcast(
+        self, tx: StoreTransaction, name: str, variables: Mapping[str, Any] | None
+    ) -> int:
+        count = 0
+        for sub in tx.find_subscriptions("signal", name, None):
+
+            def deliver(ex: Execution, sub_id: str = sub["id"]) -> bool:
+                subscription = ex.state.subscriptions.get(sub_id)
+                if subscription is None or ex.state.instance.state != ProcessInstanceState.ACTIVE:
+                    return False
+                owner = ex.state.elements[subscription.element_instance_id]
+                events.trigger(ex, owner, subscription.element_id, variables)
+                return True
+
+            instance = tx.get_process_instance(sub["process_instance_id"])
+            if instance is not None and instance["state"] == ProcessInstanceState.ACTIVE:
+                count += bool(self._run(tx, sub["process_instance_id"], deliver))
+        for deployed, start_id in self._start_events(tx, EventDefinitionType.SIGNAL, name):
+            self._start(tx, deployed, variables=variables, start_event_id=start_id)
+            count += 1
+        return count
+
+    def _start_events(
+        self, tx: StoreTransaction, kind: EventDefinitionType, name: str
+    ) -> list[tuple[DeployedProcess, str]]:
+        """Start events of ``kind`` named ``name`` in the latest version of every process."""
+        found = []
+        latest: dict[str, dict[str, Any]] = {}
+        for row in tx.list_definitions():
+            if row["key"] not in latest or row["version"] > latest[row["key"]]["version"]:
+                latest[row["key"]] = row
+        for row in latest.values():
+            if row["suspended"]:
+                continue
+            deployed = self._deployed_process(tx, row["id"])
+            for start in deployed.process.start_events():
+                for definition in start.event_definitions:
+                    if definition.type is not kind:
+                        continue
+                    table = (
+                        deployed.definitions.messages
+                        if kind is EventDefinitionType.MESSAGE
+                        else deployed.definitions.signals
+                    )
+                    ref = table.get(definition.ref or "")
+                    if ref is not None and (ref.name or ref.id) == name:
+                        found.append((deployed, start.id))
+        return found
 
     def _instance_record(
         self, tx: StoreTransaction, process_instance_id: str, *, for_update: bool = False
@@ -888,8 +1240,11 @@ class Engine:
         inserts: dict[str, list[dict[str, Any]]] = {}
         updates: dict[str, list[dict[str, Any]]] = {}
         deletes: dict[str, list[dict[str, Any]]] = {}
-        for target, records in ((inserts, changes.inserted), (updates, changes.updated),
-                                (deletes, changes.deleted)):
+        for target, records in (
+            (inserts, changes.inserted),
+            (updates, changes.updated),
+            (deletes, changes.deleted),
+        ):
             for record in records.values():
                 target.setdefault(record.TABLE, []).append(record.row())
         tx.apply(inserts, updates, deletes)
@@ -1003,7 +1358,9 @@ def _task_info(task: UserTask) -> UserTaskInfo:
     )
 
 
-def _tree(state: InstanceState, deployed: DeployedProcess, element: ElementInstance) -> ActivityInstance:
+def _tree(
+    state: InstanceState, deployed: DeployedProcess, element: ElementInstance
+) -> ActivityInstance:
     children: list[ActivityInstance] = []
     transitions: list[TransitionInstance] = []
     for child in state.children(element.id):
@@ -1016,14 +1373,18 @@ def _tree(state: InstanceState, deployed: DeployedProcess, element: ElementInsta
                     element_id=child.element_id,
                     element_type=child.element_type,
                     parent_id=element.id,
-                    direction="before" if child.state == ElementState.TRANSITION_BEFORE else "after",
+                    direction="before"
+                    if child.state == ElementState.TRANSITION_BEFORE
+                    else "after",
                 )
             )
     process = deployed.process
     name = (
         process.name
         if element.parent_id is None
-        else (process.node(element.element_id).name if process.has_node(element.element_id) else None)
+        else (
+            process.node(element.element_id).name if process.has_node(element.element_id) else None
+        )
     )
     return ActivityInstance(
         id=element.id,
@@ -1035,4 +1396,3 @@ def _tree(state: InstanceState, deployed: DeployedProcess, element: ElementInsta
         transitions=transitions,
         loop_counter=element.loop_counter,
     )
-

@@ -90,7 +90,9 @@ class ActivityInstance:
             label = node.name or node.element_id
             lines.append(f"{'  ' * depth}{label}")
             for transition in node.transitions:
-                lines.append(f"{'  ' * (depth + 1)}{transition.element_id} (async {transition.direction})")
+                lines.append(
+                    f"{'  ' * (depth + 1)}{transition.element_id} (async {transition.direction})"
+                )
             for child in node.children:
                 visit(child, depth + 1)
 

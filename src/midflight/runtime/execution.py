@@ -20,13 +20,15 @@ from typing import Any
 
 from midflight.errors import ExpressionError, InvalidArgumentError
 from midflight.model import (
+    MULTI_INSTANCE_BODY_SUFFIX,
     Definitions,
     ElementType,
-    EventDefinitionType,
     Expression,
     FlowNode,
+    MultiInstance,
     Process,
     SequenceFlow,
+    StandardLoop,
 )
 from midflight.runtime.expressions import ExpressionEvaluator
 from midflight.runtime.state import (
@@ -45,9 +47,49 @@ from midflight.runtime.state import (
     Variable,
 )
 
-__all__ = ["DeployedProcess", "Execution", "RuntimeContext"]
+__all__ = ["DeployedProcess", "Execution", "FollowUp", "RuntimeContext"]
 
 PROCESS_ELEMENT_TYPE = "process"
+_JOINS = frozenset({ElementType.PARALLEL_GATEWAY, ElementType.INCLUSIVE_GATEWAY})
+_REACH_CACHE: dict[str, dict[str, frozenset[str]]] = {}
+
+
+def _mi(node: FlowNode) -> MultiInstance:
+    assert isinstance(node.loop, MultiInstance)
+    return node.loop
+
+
+def _reachability(process: Process) -> dict[str, frozenset[str]]:
+    successors: dict[str, list[str]] = {}
+    for flow in process.flows.values():
+        successors.setdefault(flow.source_id, []).append(flow.target_id)
+    for node in process.elements.values():  # a boundary event continues its host's paths
+        if node.attached_to is not None:
+            successors.setdefault(node.attached_to, []).append(node.id)
+    result: dict[str, frozenset[str]] = {}
+    for start in process.elements:
+        seen: set[str] = set()
+        todo = list(successors.get(start, ()))
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            todo.extend(successors.get(current, ()))
+        result[start] = frozenset(seen)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """An effect on another process instance, carried out by the facade in the same transaction
+    (``start_child``, ``child_completed``, ``child_error``, ``cancel_child``) or after it
+    (``signal``)."""
+
+    kind: str
+    process_instance_id: str | None = None
+    element_instance_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +126,11 @@ class Execution:
         self.ctx = ctx
         self.now = ctx.clock()
         self._stack: list[tuple[str, str, str | None]] = []
+        # flows chosen before an end listener or async-after continuation interrupted leaving
+        self._pending_flows: dict[str, list[SequenceFlow]] = {}
+        # effects on other process instances (call activities, signals), applied by the facade
+        self.follow_ups: list[FollowUp] = []
+        self._variables_changed = False
 
     # ------------------------------------------------------------------------------------------
     # starting
@@ -98,8 +145,14 @@ class Execution:
         business_key: str | None = None,
         variables: Mapping[str, Any] | None = None,
         start_event_id: str | None = None,
+        parent_process_instance_id: str | None = None,
+        parent_element_instance_id: str | None = None,
     ) -> Execution:
-        """Create a process instance and run it to its first wait states."""
+        """Create a process instance and run it to its first wait states.
+
+        ``start_event_id`` names the start event that fired (a message, signal or timer start);
+        by default the none start event is used. A called instance names its caller.
+        """
         now = ctx.clock()
         record = ProcessInstanceRecord(
             id=process_instance_id,
@@ -109,6 +162,8 @@ class Execution:
             business_key=business_key,
             state=ProcessInstanceState.ACTIVE,
             started_at=now,
+            parent_process_instance_id=parent_process_instance_id,
+            parent_element_instance_id=parent_element_instance_id,
         )
         state = InstanceState(instance=record)
         state.changes.insert(record)
@@ -130,8 +185,11 @@ class Execution:
         )
         if variables:
             execution.set_variables(root.id, variables, local=True)
+        from midflight.runtime import events
+
+        events.open_scope(execution, root, None)
         start = execution._start_event(start_event_id)
-        execution.activate(start, root)
+        execution.activate(start, root, triggered=bool(start.event_definitions))
         execution.run()
         return execution
 
@@ -145,6 +203,9 @@ class Execution:
         for node in self.process.start_events():
             if not node.event_definitions:
                 return node
+        starts = self.process.start_events()
+        if len(starts) == 1:
+            return starts[0]  # a message, signal or timer start used to start directly
         raise InvalidArgumentError(
             f"process '{self.process.id}' has no none start event to start it with"
         )
@@ -154,17 +215,56 @@ class Execution:
     # ------------------------------------------------------------------------------------------
     def run(self) -> None:
         """Process pending steps until every token rests in a wait state."""
+        from midflight.runtime.behaviors import behavior_for
+
         stack = self._stack
-        while stack:
+        while True:
+            if not stack:
+                # Conditional events react to variable changes once every token rests.
+                if self._variables_changed and self._trigger_conditions():
+                    continue
+                break
             step, target, scope_id = stack.pop()
             if step == "flow":
                 scope = self.state.elements.get(scope_id) if scope_id else None
-                if scope is not None:
+                if scope is not None and scope.state == ElementState.ACTIVE:
                     self._enter_flow(self.process.flows[target], scope)
-            else:  # "check": complete the scope if nothing is left inside it
+            else:  # "check": a child of the scope finished; let the scope's behaviour decide
                 scope = self.state.elements.get(target)
                 if scope is not None and scope.state == ElementState.ACTIVE:
-                    self._complete_scope_if_done(scope)
+                    if scope.parent_id is None:
+                        self.complete_scope_if_done(scope)
+                    else:
+                        node = self.process.node(scope.element_id)
+                        behavior_for(node).on_child_completed(self, scope, node)
+
+    def _trigger_conditions(self) -> bool:
+        """Trigger the conditional subscriptions whose condition now holds; True if any did."""
+        from midflight.model import EventDefinitionType
+        from midflight.runtime import events
+
+        self._variables_changed = False
+        fired = False
+        for sub in [s for s in self.state.subscriptions.values() if s.kind == "conditional"]:
+            owner = self.state.elements.get(sub.element_instance_id)
+            if owner is None or sub.id not in self.state.subscriptions:
+                continue
+            catch = self.process.node(sub.element_id)
+            definition = next(
+                d for d in catch.event_definitions if d.type is EventDefinitionType.CONDITIONAL
+            )
+            if definition.condition is None:
+                continue
+            try:
+                holds = self.evaluate(definition.condition, owner.id) is True
+            except ExpressionError as exc:
+                self.raise_incident(owner, "EXPRESSION", str(exc))
+                continue
+            if holds:
+                self.state.remove(sub)
+                events.trigger(self, owner, catch.id, None)
+                fired = True
+        return fired
 
     def _push_flows(self, flows: Sequence[SequenceFlow], scope_id: str) -> None:
         # Reversed so the first outgoing flow is processed first.
@@ -181,10 +281,20 @@ class Execution:
         *,
         flow_id: str | None = None,
         variables: Mapping[str, Any] | None = None,
+        triggered: bool = False,
+        loop_counter: int | None = None,
+        skip_async: bool = False,
     ) -> ElementInstance:
-        """Create an instance of ``node`` inside ``scope`` and run its activation behaviour."""
-        from midflight.runtime.behaviors import behavior_for
+        """Create an instance of ``node`` inside ``scope`` and run its activation behaviour.
 
+        A multi-instance activity is entered through its body ``<id>#multiInstanceBody``; the
+        body activates the inner instances (``loop_counter`` set). ``triggered`` marks a catch
+        event whose event already happened (boundary, event-subprocess start, event-based
+        gateway target): it completes at once. An ``async_before`` element waits as a transition
+        instance until its job runs, unless ``skip_async``.
+        """
+        if node.is_multi_instance and loop_counter is None:
+            node = self.process.node(node.id + MULTI_INSTANCE_BODY_SUFFIX)
         instance = ElementInstance(
             id=self.ctx.new_id(),
             process_instance_id=self.state.instance.id,
@@ -193,30 +303,108 @@ class Execution:
             element_type=node.type.value,
             state=ElementState.ACTIVE,
             started_at=self.now,
+            loop_counter=loop_counter,
             entered_by_flow=flow_id,
         )
         self.state.add(instance)
+        if variables:
+            self.set_variables(instance.id, variables, local=True)
+        async_before = node.async_before or (
+            node.type is ElementType.MULTI_INSTANCE_BODY and _mi(node).async_before
+        )
+        if async_before and not skip_async and not triggered:
+            instance.state = ElementState.TRANSITION_BEFORE
+            self.create_job(instance, kind=JobKind.ASYNC, job_type="async-before", retries=3)
+            self.history("element.async_before", instance)
+            return instance
+        self._enter(instance, node, triggered=triggered)
+        return instance
+
+    def continue_async(self, instance: ElementInstance) -> None:
+        """Run the continuation an ASYNC job stands for (async before or async after)."""
+        node = self.process.node(instance.element_id)
+        for job in [
+            j
+            for j in self.state.jobs.values()
+            if j.element_instance_id == instance.id and j.kind == JobKind.ASYNC
+        ]:
+            self.state.remove(job)
+        if instance.state == ElementState.TRANSITION_BEFORE:
+            instance.state = ElementState.ACTIVE
+            self.state.touch(instance)
+            self._enter(instance, node, triggered=False)
+        elif instance.state == ElementState.TRANSITION_AFTER:
+            self._leave(instance, node, None)
+
+    def _enter(self, instance: ElementInstance, node: FlowNode, *, triggered: bool) -> None:
+        from midflight.runtime import events
+
         self.history("element.activated", instance)
+        scope = self.state.elements[instance.parent_id] if instance.parent_id else instance
         try:
-            if variables:
-                self.set_variables(instance.id, variables, local=True)
             for mapping in node.input_mappings:
                 value = None if mapping.source is None else self.evaluate(mapping.source, scope.id)
                 self.set_variable_local(instance.id, mapping.target, value)
-            behavior_for(node).on_activate(self, instance, node)
+            events.open_scope(self, instance, node)
         except (ExpressionError, InvalidArgumentError) as exc:
             self.raise_incident(instance, "EXPRESSION", str(exc))
-        return instance
+            return
+        if self._await_listener(instance, node, "start", 0):
+            return
+        self._run_behavior(instance, node, triggered=triggered)
 
-    def retry_activation(self, instance: ElementInstance) -> None:
-        """Run an element's activation behaviour again (after an incident was resolved)."""
+    def _run_behavior(self, instance: ElementInstance, node: FlowNode, *, triggered: bool) -> None:
         from midflight.runtime.behaviors import behavior_for
 
-        node = self.process.node(instance.element_id)
+        if triggered:
+            self.complete(instance)
+            return
         try:
             behavior_for(node).on_activate(self, instance, node)
         except (ExpressionError, InvalidArgumentError) as exc:
             self.raise_incident(instance, "EXPRESSION", str(exc))
+
+    def retry_activation(self, instance: ElementInstance) -> None:
+        """Run an element's activation behaviour again (after an incident was resolved)."""
+        self._run_behavior(instance, self.process.node(instance.element_id), triggered=False)
+
+    def _await_listener(
+        self, instance: ElementInstance, node: FlowNode, event: str, index: int
+    ) -> bool:
+        """Create the job of the ``index``-th ``event`` execution listener; True if one exists.
+
+        The element waits until the listener's job completes (Camunda 8's blocking listeners).
+        """
+        listeners = [
+            listener
+            for listener in node.listeners
+            if listener.kind == "execution" and listener.event == event
+        ]
+        if index >= len(listeners):
+            return False
+        listener = listeners[index]
+        job_type = self.evaluate(listener.job_type, instance.id)
+        retries = (
+            3 if listener.retries is None else int(self.evaluate(listener.retries, instance.id))
+        )
+        self.create_job(
+            instance,
+            kind=JobKind.LISTENER,
+            job_type=str(job_type),
+            retries=retries,
+            payload={"event": event, "index": index},
+        )
+        return True
+
+    def listener_completed(self, instance: ElementInstance, event: str, index: int) -> None:
+        """A listener job finished: run the next listener, or go on with the element."""
+        node = self.process.node(instance.element_id)
+        if self._await_listener(instance, node, event, index + 1):
+            return
+        if event == "start":
+            self._run_behavior(instance, node, triggered=False)
+        else:
+            self._finish(instance, node, self._pending_flows.pop(instance.id, None))
 
     def complete(
         self, instance: ElementInstance, *, flows: Sequence[SequenceFlow] | None = None
@@ -228,23 +416,90 @@ class Execution:
             self._complete_process(instance)
             return
         node = self.process.node(instance.element_id)
-        behavior = behavior_for(node)
         try:
-            behavior.on_complete(self, instance, node)
+            behavior_for(node).on_complete(self, instance, node)
             for mapping in node.output_mappings:
                 value = (
                     None if mapping.source is None else self.evaluate(mapping.source, instance.id)
                 )
                 self.set_variable(instance.parent_id, mapping.target, value)
-            leaving = behavior.outgoing(self, instance, node) if flows is None else flows
         except (ExpressionError, InvalidArgumentError) as exc:
             self.raise_incident(instance, "EXPRESSION", str(exc))
             return
+        if self._await_listener(instance, node, "end", 0):
+            if flows is not None:
+                self._pending_flows[instance.id] = list(flows)
+            return
+        self._finish(instance, node, flows)
+
+    def _finish(
+        self, instance: ElementInstance, node: FlowNode, flows: Sequence[SequenceFlow] | None
+    ) -> None:
+        from midflight.runtime import events
+
+        events.on_completed(self, instance, node)
+        async_after = node.async_after or (
+            node.type is ElementType.MULTI_INSTANCE_BODY and _mi(node).async_after
+        )
+        if async_after and instance.state != ElementState.TRANSITION_AFTER:
+            self._release(instance)
+            instance.state = ElementState.TRANSITION_AFTER
+            self.state.touch(instance)
+            if flows is not None:
+                self._pending_flows[instance.id] = list(flows)
+            self.create_job(instance, kind=JobKind.ASYNC, job_type="async-after", retries=3)
+            self.history("element.async_after", instance)
+            return
+        self._leave(instance, node, flows)
+
+    def _leave(
+        self, instance: ElementInstance, node: FlowNode, flows: Sequence[SequenceFlow] | None
+    ) -> None:
+        from midflight.runtime.behaviors import behavior_for
+
+        assert instance.parent_id is not None
+        try:
+            leaving = (
+                behavior_for(node).outgoing(self, instance, node)
+                if flows is None and instance.id not in self._pending_flows
+                else (flows if flows is not None else self._pending_flows.pop(instance.id))
+            )
+        except (ExpressionError, InvalidArgumentError) as exc:
+            self.raise_incident(instance, "EXPRESSION", str(exc))
+            return
+        if isinstance(node.loop, StandardLoop) and self._loop_again(instance, node):
+            return
+        if self._is_inner(instance):
+            from midflight.runtime.behaviors.multi_instance import inner_finished
+
+            inner_finished(self, instance, completed=True)
+            leaving = []  # the body leaves the activity once all inner instances are done
         self._release(instance)
         self.state.remove(instance)
         self.history("element.completed", instance)
         self._stack.append(("check", instance.parent_id, None))
         self._push_flows(leaving, instance.parent_id)
+
+    def _loop_again(self, instance: ElementInstance, node: FlowNode) -> bool:
+        """Standard loop: run the activity again while the loop condition holds."""
+        loop = node.loop
+        assert isinstance(loop, StandardLoop) and instance.parent_id is not None
+        count = (instance.loop_counter or 0) + 1
+        if loop.loop_maximum is not None and count >= loop.loop_maximum:
+            return False
+        if (
+            loop.loop_condition is None
+            or self.evaluate(loop.loop_condition, instance.id) is not True
+        ):
+            return False
+        self._release(instance)
+        self.state.remove(instance)
+        self.history("element.completed", instance)
+        scope = self.state.elements[instance.parent_id]
+        again = self.activate(node, scope, flow_id=instance.entered_by_flow, skip_async=False)
+        again.loop_counter = count
+        self.state.touch(again)
+        return True
 
     def terminate(self, instance: ElementInstance) -> None:
         """Terminate an element instance and everything inside it, innermost first."""
@@ -255,16 +510,38 @@ class Execution:
         if instance.parent_id is not None:
             node = self.process.node(instance.element_id)
             behavior_for(node).on_terminate(self, instance, node)
+            if self._is_inner(instance):
+                from midflight.runtime.behaviors.multi_instance import inner_finished
+
+                inner_finished(self, instance, completed=False)
+        self._pending_flows.pop(instance.id, None)
         self._release(instance)
         self.state.remove(instance)
         self.history("element.terminated", instance)
+
+    def _is_inner(self, instance: ElementInstance) -> bool:
+        parent = self.state.elements.get(instance.parent_id or "")
+        return parent is not None and parent.element_type == ElementType.MULTI_INSTANCE_BODY.value
+
+    def broadcast_signal(
+        self,
+        name: str,
+        instance: ElementInstance | None,
+        variables: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Throw a signal: every subscription of that name, in every instance, is triggered
+        (by the facade, after this instance's changes are saved)."""
+        self.history("signal.thrown", instance, {"name": name})
+        self.follow_ups.append(
+            FollowUp(kind="signal", data={"name": name, "variables": dict(variables or {})})
+        )
 
     def take_flow(self, flow: SequenceFlow, scope: ElementInstance) -> None:
         """Put a token on ``flow`` inside ``scope``; it moves on when the step loop runs."""
         self._push_flows((flow,), scope.id)
 
     def check_scope(self, scope: ElementInstance) -> None:
-        """Ask for ``scope`` to complete if nothing is left inside it once pending steps ran."""
+        """Ask ``scope``'s behaviour to react once pending steps ran (a child finished)."""
         self._stack.append(("check", scope.id, None))
 
     # ------------------------------------------------------------------------------------------
@@ -272,7 +549,7 @@ class Execution:
     # ------------------------------------------------------------------------------------------
     def _enter_flow(self, flow: SequenceFlow, scope: ElementInstance) -> None:
         target = self.process.node(flow.target_id)
-        if target.type is ElementType.PARALLEL_GATEWAY and len(target.incoming) > 1:
+        if len(target.incoming) > 1 and target.type in _JOINS:
             self._arrive_at_join(target, flow, scope)
             return
         self.activate(target, scope, flow_id=flow.id)
@@ -288,38 +565,100 @@ class Execution:
             flow_id=flow.id,
         )
         self.state.add(token)
+        self.try_join(gateway, scope)
+
+    def try_join(self, gateway: FlowNode, scope: ElementInstance) -> bool:
+        """Fire a join whose tokens are complete: a parallel join needs one token per incoming
+        flow; an inclusive join needs its arrived tokens and no other token that can still
+        reach it."""
         waiting = [
             t
             for t in self.state.join_tokens.values()
             if t.scope_id == scope.id and t.element_id == gateway.id
         ]
+        if not waiting:
+            return False
         by_flow: dict[str, JoinToken] = {}
         for t in waiting:
             by_flow.setdefault(t.flow_id, t)
-        if all(f in by_flow for f in gateway.incoming):
-            for t in by_flow.values():
-                self.state.remove(t)
-            self.activate(gateway, scope, flow_id=flow.id)
+        if gateway.type is ElementType.PARALLEL_GATEWAY:
+            if not all(f in by_flow for f in gateway.incoming):
+                return False
+        elif self._join_reachable(gateway, scope):
+            return False
+        for t in by_flow.values():
+            self.state.remove(t)
+        last = max(by_flow.values(), key=lambda t: waiting.index(t))
+        self.activate(gateway, scope, flow_id=last.flow_id)
+        return True
 
-    def _complete_scope_if_done(self, scope: ElementInstance) -> None:
+    def _join_reachable(self, gateway: FlowNode, scope: ElementInstance) -> bool:
+        """Can a live token in ``scope`` (other than those waiting at the gateway) still get there?"""
+        reach = self.reachability()
+        for child in self.state.children(scope.id):
+            element = child.element_id.removesuffix(MULTI_INSTANCE_BODY_SUFFIX)
+            if gateway.id in reach.get(element, ()):
+                return True
+        for token in self.state.join_tokens.values():
+            if (
+                token.scope_id == scope.id
+                and token.element_id != gateway.id
+                and gateway.id in reach.get(token.element_id, ())
+            ):
+                return True
+        return any(
+            step == "flow"
+            and sid == scope.id
+            and (
+                self.process.flows[target].target_id == gateway.id
+                or gateway.id in reach.get(self.process.flows[target].target_id, ())
+            )
+            for step, target, sid in self._stack
+        )
+
+    def reachability(self) -> dict[str, frozenset[str]]:
+        """Element id -> every element reachable from it over sequence flows (cached per model)."""
+        cached = _REACH_CACHE.get(self.deployed.definition_id)
+        if cached is None:
+            cached = _reachability(self.process)
+            _REACH_CACHE[self.deployed.definition_id] = cached
+        return cached
+
+    def complete_scope_if_done(self, scope: ElementInstance) -> None:
+        """Complete ``scope`` when nothing is left inside it (fire inclusive joins first)."""
+        if self._fire_waiting_inclusive_joins(scope):
+            return
         if self.state.children(scope.id):
             return
         if any(t.scope_id == scope.id for t in self.state.join_tokens.values()):
             return
         self.complete(scope)
 
+    def _fire_waiting_inclusive_joins(self, scope: ElementInstance) -> bool:
+        gateways = {t.element_id for t in self.state.join_tokens.values() if t.scope_id == scope.id}
+        fired = False
+        for gateway_id in sorted(gateways):
+            gateway = self.process.node(gateway_id)
+            if gateway.type is ElementType.INCLUSIVE_GATEWAY and self.try_join(gateway, scope):
+                fired = True
+        return fired
+
     def _complete_process(self, root: ElementInstance) -> None:
+        from midflight.runtime import events
+
         record = self.state.instance
         if record.state not in (ProcessInstanceState.ACTIVE, ProcessInstanceState.SUSPENDED):
             return
         for child in self.state.children(root.id):
             self.terminate(child)
+        variables = self.state.visible_variables(root.id)
         self._release(root)
         self.state.remove(root)
         record.state = ProcessInstanceState.COMPLETED
         record.ended_at = self.now
         self.state.touch(record)
         self.history("process.completed", root)
+        events.notify_parent_completed(self, variables)
 
     def cancel_instance(self, reason: str | None = None) -> None:
         """Cancel the whole process instance: terminate everything, mark it CANCELED."""
@@ -401,6 +740,7 @@ class Execution:
                     value=value,
                 )
             )
+        self._variables_changed = True
         self.history("variable.set", None, {"name": name, "value": value, "scope_id": scope_id})
 
     def set_variable(self, scope_id: str, name: str, value: Any) -> None:
@@ -522,51 +862,6 @@ class Execution:
                 data=data,
             )
         )
-
-    # ------------------------------------------------------------------------------------------
-    # errors thrown by workers or end events
-    # ------------------------------------------------------------------------------------------
-    def throw_error(
-        self,
-        instance: ElementInstance,
-        error_code: str,
-        message: str | None = None,
-        variables: Mapping[str, Any] | None = None,
-    ) -> bool:
-        """Propagate a BPMN error from ``instance`` to the nearest catching boundary event.
-
-        Returns False (and opens an UNHANDLED_ERROR incident) when nothing catches it: an
-        uncaught error never ends an instance silently.
-        """
-        current: ElementInstance | None = instance
-        while current is not None and current.parent_id is not None:
-            node = self.process.node(current.element_id)
-            for boundary in self.process.boundary_events(node.id):
-                if self._catches_error(boundary, error_code):
-                    scope = self.state.elements[current.parent_id]
-                    self.terminate(current)
-                    self.activate(boundary, scope, variables=variables)
-                    self.run()
-                    return True
-            current = self.state.elements.get(current.parent_id)
-        detail = f": {message}" if message else ""
-        self.raise_incident(
-            instance,
-            "UNHANDLED_ERROR",
-            f"error '{error_code}' was thrown but no boundary event catches it{detail}",
-        )
-        return False
-
-    def _catches_error(self, boundary: FlowNode, error_code: str) -> bool:
-        for definition in boundary.event_definitions:
-            if definition.type is not EventDefinitionType.ERROR:
-                continue
-            if definition.ref is None:
-                return True
-            error = self.deployed.definitions.errors.get(definition.ref)
-            if error is None or error.error_code in (None, error_code):
-                return True
-        return False
 
     # ------------------------------------------------------------------------------------------
     # helpers for behaviours

@@ -447,13 +447,14 @@ class StoreTransaction:
 
     def count_rows(self, table: str, **equals: Any) -> int:
         """Rows whose columns equal the values given (``None`` matches NULL)."""
-        t = _table(table)
-        unknown = set(equals) - set(t.c.keys())
-        if unknown:
-            raise InvalidArgumentError(f"{table} has no column {', '.join(sorted(unknown))}")
-        conditions = [t.c[name] == value for name, value in equals.items()]
+        t, conditions = _where_equal(table, equals)
         query = select(func.count()).select_from(t).where(*conditions)
         return int(self._conn.execute(query).scalar_one())
+
+    def list_rows(self, table: str, **equals: Any) -> list[dict[str, Any]]:
+        """Rows whose columns equal the values given (``None`` matches NULL), by id."""
+        t, conditions = _where_equal(table, equals)
+        return _dicts(self._conn.execute(select(t).where(*conditions).order_by(t.c.id)))
 
     # -- jobs ---------------------------------------------------------------------------------
     def acquire_jobs(
@@ -512,6 +513,14 @@ class StoreTransaction:
             .with_for_update(skip_locked=True)
         )
         return _dicts(self._conn.execute(query))
+
+
+def _where_equal(table: str, equals: Mapping[str, Any]) -> tuple[Table, list[ColumnElement[bool]]]:
+    t = _table(table)
+    unknown = set(equals) - set(t.c.keys())
+    if unknown:
+        raise InvalidArgumentError(f"{table} has no column {', '.join(sorted(unknown))}")
+    return t, [t.c[name] == value for name, value in equals.items()]
 
 
 def _instance_suspended(job: FromClause) -> ColumnElement[bool]:

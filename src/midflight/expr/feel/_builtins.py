@@ -246,7 +246,7 @@ def _time(value: Any) -> time | None:
 def _time_of(hour: Any, minute: Any, second: Any, offset: Any = None) -> time:
     seconds = _num(second)
     whole = _int(seconds.to_integral_value(rounding=decimal.ROUND_FLOOR))
-    micros = int((seconds - whole) * 1_000_000)
+    micros = int(CONTEXT.multiply(CONTEXT.subtract(seconds, whole), 1_000_000))
     zone = None
     if offset is not None:
         if type(offset) is not timedelta:
@@ -688,6 +688,9 @@ def _duplicate_values(items: Any) -> list[Any]:
     return [v for v in _distinct(_list(items)) if counts[hash_key(v)] > 1]
 
 
+_END = object()
+
+
 @_builtin("flatten", "list")
 def _flatten(items: Any) -> list[Any]:
     result: list[Any] = []
@@ -702,9 +705,6 @@ def _flatten(items: Any) -> list[Any]:
             result.append(value)
             check_length(len(result))
     return result
-
-
-_END = object()
 
 
 @_builtin("sort", "list, precedes?", state=True)

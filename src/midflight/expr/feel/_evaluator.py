@@ -234,7 +234,7 @@ def _integer_bounds(start: Any, end: Any) -> range | None:
         return None
     if start != start.to_integral_value() or end != end.to_integral_value():
         return None
-    if abs(CONTEXT.subtract(end, start)) >= MAX_RESULT_LENGTH:
+    if CONTEXT.abs(CONTEXT.subtract(end, start)) >= MAX_RESULT_LENGTH:
         raise ExpressionError(f"range {start}..{end} has more than {MAX_RESULT_LENGTH} items")
     low, high = int(start), int(end)
     return range(low, high + 1) if low <= high else range(low, high - 1, -1)
@@ -277,7 +277,7 @@ class _Compiler:
     def compile(self, node: Node, bound: frozenset[str], depth: int) -> Closure:
         """``bound``: names bound by enclosing constructs; "*" when any name may be."""
         if depth > MAX_DEPTH:
-            raise self.error(f"expression nests deeper than {MAX_DEPTH} levels", node)
+            raise self.error(f"expression nests too deeply (limit {MAX_DEPTH} levels)", node)
         method: Callable[[Any, frozenset[str], int], Closure] = getattr(
             self, f"_{type(node).__name__}"
         )
@@ -618,7 +618,8 @@ class _Compiler:
         if node.names is None:
             signature = builtin.for_count(len(args))
             if signature is None:
-                raise self.error(f"function {builtin.name!r} takes no {len(args)} arguments", node)
+                count = f"{len(args)} argument{'' if len(args) == 1 else 's'}"
+                raise self.error(f"function {builtin.name!r} does not take {count}", node)
             ordered = args
         else:
             signature = builtin.for_names(node.names)
@@ -793,5 +794,9 @@ def _parse(source: str, step: Callable[[], Any]) -> Any:
         raise ExpressionError(f"expression longer than {MAX_EXPRESSION_LENGTH} characters")
     try:
         return step()
+    except ExpressionError:
+        raise
     except RecursionError:
         raise ExpressionError("expression nests too deeply", expression=source) from None
+    except Exception as exc:  # a bug of ours must still not escape as another exception type
+        raise ExpressionError(f"cannot compile: {exc!r}", expression=source) from exc

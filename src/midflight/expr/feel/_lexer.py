@@ -53,6 +53,8 @@ def tokenize(source: str) -> list[Token]:
             raise _unexpected(source, pos)
         group = m.lastgroup
         text = m.group()
+        if text == "/" and source.startswith("/*", pos):  # the comment pattern found no end
+            raise _unexpected(source, pos)
         if group == "number" and text[0] == "." and _ends_operand(tokens):
             # ``a.5`` is a path step, not the number .5
             tokens.append(Token("op", ".", pos))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from midflight.expr.feel._temporal import (
@@ -39,7 +39,7 @@ def _day_plus(day: date, delta: timedelta) -> date:
 
 def _scale(delta: timedelta, factor: Decimal) -> timedelta:
     micros = CONTEXT.multiply(Decimal(_micros(delta)), factor)
-    return timedelta(microseconds=int(micros.to_integral_value()))
+    return timedelta(microseconds=int(micros.to_integral_value(ROUND_HALF_EVEN)))
 
 
 def _scale_months(duration: _YM, factor: Decimal) -> _YM:

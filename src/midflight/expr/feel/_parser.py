@@ -11,7 +11,7 @@ input ends in ``ExpressionError`` long before Python's recursion limit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, DecimalException
 from typing import Any
@@ -285,6 +285,15 @@ class _Parser:
         self.depth = 0
         self.function_phrases = _phrases(functions)
         self.parameter_phrases = _phrases(parameters)
+        self.nested: dict[tuple[str, str], Callable[[], Node]] = {
+            ("op", "["): self.bracket,
+            ("op", "{"): self.context,
+            ("name", "if"): self.if_expression,
+            ("name", "for"): self.for_expression,
+            ("name", "some"): self.quantified,
+            ("name", "every"): self.quantified,
+            ("name", "function"): self.function_definition,
+        }
 
     # -- token helpers -------------------------------------------------------------------------
 
@@ -368,7 +377,7 @@ class _Parser:
         if min_prec == 0:
             self.depth += 1
             if self.depth > MAX_DEPTH:
-                raise self.error(f"expression nests deeper than {MAX_DEPTH} levels")
+                raise self.error(f"expression nests too deeply (limit {MAX_DEPTH} levels)")
         left = self.operand(allow_filter)
         while True:
             tok = self.tok
@@ -417,11 +426,13 @@ class _Parser:
             if node is inner:
                 self.expect_op(")")
         else:
-            node = self.primary()
+            # constructs that nest are called from here directly: fewer frames per level
+            nested = self.nested.get((tok.kind, tok.value))
+            node = nested() if nested is not None else self.primary()
         node = self.postfix(node, allow_filter)
         for _ in range(negations):
             if isinstance(node, Literal) and type(node.value) is Decimal:
-                node = Literal(start, -node.value)
+                node = Literal(start, CONTEXT.minus(node.value))
             else:
                 node = Negation(start, node)
         return node
@@ -440,16 +451,12 @@ class _Parser:
         if tok.kind == "name":
             return self.name_primary(tok)
         if tok.kind == "op":
-            if tok.value == "[":
-                return self.bracket()
             if tok.value == "]":
                 self.advance()
                 start = self.binary(_ADDITIVE)
                 if not self.at_op(".."):
                     raise self.unexpected("'..'")
                 return self.range_rest(start, False, tok.pos)
-            if tok.value == "{":
-                return self.context()
             if tok.value == "@":
                 return self.temporal_literal()
         raise self.unexpected("an expression")
@@ -459,14 +466,6 @@ class _Parser:
         if word in ("true", "false", "null"):
             self.advance()
             return Literal(tok.pos, None if word == "null" else word == "true")
-        if word == "if":
-            return self.if_expression()
-        if word == "for":
-            return self.for_expression()
-        if word in ("some", "every"):
-            return self.quantified()
-        if word == "function":
-            return self.function_definition()
         phrase = self.phrase(self.function_phrases, "(")
         if phrase:
             return Name(tok.pos, phrase)
@@ -541,6 +540,8 @@ class _Parser:
     def range_rest(self, start: Node, start_included: bool, pos: int) -> Node:
         """After the start of a range, from ``..`` to the closing bracket."""
         self.expect_op("..")
+        if self.tok.kind == "op" and self.tok.value in ("]", ")"):
+            raise self.unexpected("an expression")  # not the start of another range
         end = self.binary(_ADDITIVE, allow_filter=False)  # ``[1..10[``: "[" closes, not filters
         tok = self.tok
         if tok.kind != "op" or tok.value not in ("]", ")", "["):
@@ -716,7 +717,10 @@ class _Parser:
 def parse_expression(source: str, functions: Iterable[str], parameters: Iterable[str]) -> Node:
     """Parse a FEEL expression; ``functions``/``parameters`` list names that may contain spaces."""
     parser = _Parser(source, functions, parameters)
-    node = parser.expression()
+    try:
+        node = parser.expression()
+    except RecursionError:  # a deep call stack left less room than MAX_DEPTH levels need
+        raise parser.error("expression nests too deeply") from None
     parser.expect_eof()
     return node
 
@@ -725,4 +729,8 @@ def parse_unary_tests(
     source: str, functions: Iterable[str], parameters: Iterable[str]
 ) -> UnaryTests:
     """Parse DMN unary tests (a decision table input entry)."""
-    return _Parser(source, functions, parameters).unary_tests()
+    parser = _Parser(source, functions, parameters)
+    try:
+        return parser.unary_tests()
+    except RecursionError:
+        raise parser.error("expression nests too deeply") from None

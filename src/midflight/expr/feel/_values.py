@@ -164,7 +164,7 @@ def kind(value: Any) -> str:
 
 
 _PASS_THROUGH = frozenset(
-    {str, bool, type(None), date, datetime, time, timedelta, YearsMonthsDuration, Range}
+    {str, bool, type(None), date, datetime, time, timedelta, YearsMonthsDuration}
 )
 
 
@@ -199,6 +199,9 @@ def to_feel(value: Any, depth: int = 0) -> Any:
         return converted
     if isinstance(value, (list, tuple)):
         return [to_feel(item, depth + 1) for item in value]
+    if isinstance(value, Range):
+        start, end = to_feel(value.start, depth + 1), to_feel(value.end, depth + 1)
+        return Range(start, end, value.start_included, value.end_included)
     if isinstance(value, FeelFunction):
         return value
     return _to_feel_subclass(value)

@@ -4,36 +4,54 @@ from __future__ import annotations
 
 from midflight.errors import InvalidArgumentError
 from midflight.model import ElementType, FlowNode
+from midflight.runtime.behaviors.ad_hoc import AdHocSubProcessBehavior
 from midflight.runtime.behaviors.base import ElementBehavior, PassThrough
+from midflight.runtime.behaviors.call_activity import CallActivityBehavior
 from midflight.runtime.behaviors.catch_event import CatchEventBehavior
-from midflight.runtime.behaviors.end_event import EndEventBehavior
-from midflight.runtime.behaviors.gateways import ExclusiveGatewayBehavior, ParallelGatewayBehavior
+from midflight.runtime.behaviors.gateways import (
+    EventBasedGatewayBehavior,
+    ExclusiveGatewayBehavior,
+    InclusiveGatewayBehavior,
+    ParallelGatewayBehavior,
+)
 from midflight.runtime.behaviors.job_task import JobTaskBehavior
+from midflight.runtime.behaviors.multi_instance import MultiInstanceBodyBehavior
 from midflight.runtime.behaviors.script_task import ScriptTaskBehavior
 from midflight.runtime.behaviors.sub_process import SubProcessBehavior
+from midflight.runtime.behaviors.throw_event import ThrowEventBehavior
 from midflight.runtime.behaviors.user_task import UserTaskBehavior
 
 __all__ = ["BEHAVIORS", "ElementBehavior", "behavior_for"]
 
 _PASS = PassThrough()
+_THROW = ThrowEventBehavior()
+_JOB = JobTaskBehavior()
+_CATCH = CatchEventBehavior()
 
 BEHAVIORS: dict[ElementType, ElementBehavior] = {
     ElementType.START_EVENT: _PASS,
-    ElementType.END_EVENT: EndEventBehavior(),
-    ElementType.INTERMEDIATE_CATCH_EVENT: CatchEventBehavior(),
-    ElementType.INTERMEDIATE_THROW_EVENT: _PASS,
+    ElementType.END_EVENT: _THROW,
+    ElementType.INTERMEDIATE_CATCH_EVENT: _CATCH,
+    ElementType.INTERMEDIATE_THROW_EVENT: _THROW,
     ElementType.BOUNDARY_EVENT: _PASS,
     ElementType.TASK: _PASS,
     ElementType.MANUAL_TASK: _PASS,
     ElementType.USER_TASK: UserTaskBehavior(),
-    ElementType.SERVICE_TASK: JobTaskBehavior(),
-    ElementType.SEND_TASK: JobTaskBehavior(),
-    ElementType.BUSINESS_RULE_TASK: JobTaskBehavior(),
+    ElementType.SERVICE_TASK: _JOB,
+    ElementType.SEND_TASK: _JOB,
+    ElementType.BUSINESS_RULE_TASK: _JOB,
     ElementType.SCRIPT_TASK: ScriptTaskBehavior(),
-    ElementType.RECEIVE_TASK: CatchEventBehavior(),
+    ElementType.RECEIVE_TASK: _CATCH,
     ElementType.EXCLUSIVE_GATEWAY: ExclusiveGatewayBehavior(),
+    ElementType.INCLUSIVE_GATEWAY: InclusiveGatewayBehavior(),
     ElementType.PARALLEL_GATEWAY: ParallelGatewayBehavior(),
+    ElementType.EVENT_BASED_GATEWAY: EventBasedGatewayBehavior(),
     ElementType.SUB_PROCESS: SubProcessBehavior(),
+    ElementType.TRANSACTION: SubProcessBehavior(),
+    ElementType.EVENT_SUB_PROCESS: ElementBehavior(),  # waits: its triggered start runs it
+    ElementType.AD_HOC_SUB_PROCESS: AdHocSubProcessBehavior(),
+    ElementType.CALL_ACTIVITY: CallActivityBehavior(),
+    ElementType.MULTI_INSTANCE_BODY: MultiInstanceBodyBehavior(),
 }
 
 
@@ -46,6 +64,6 @@ def behavior_for(node: FlowNode) -> ElementBehavior:
     behavior = BEHAVIORS.get(node.type)
     if behavior is None:
         raise InvalidArgumentError(
-            f"element '{node.id}' of type {node.type.value} is not executed by this engine yet"
+            f"element '{node.id}' of type {node.type.value} is not executed by Midflight"
         )
     return behavior

@@ -25,6 +25,10 @@ class ElementBehavior:
     def on_terminate(self, ex: Execution, instance: ElementInstance, node: FlowNode) -> None:
         """The element is being terminated (its owned rows are released by the execution)."""
 
+    def on_child_completed(self, ex: Execution, instance: ElementInstance, node: FlowNode) -> None:
+        """Containers: a child left; by default the scope completes once nothing is inside."""
+        ex.complete_scope_if_done(instance)
+
     def outgoing(
         self, ex: Execution, instance: ElementInstance, node: FlowNode
     ) -> list[SequenceFlow]:

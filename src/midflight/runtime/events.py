@@ -1,0 +1,542 @@
+"""Events that reach an instance from outside its sequence flows.
+
+Subscriptions (message, signal, conditional) and timers are owned by the element instance that
+makes them possible: the waiting catch event itself, the host of a boundary event, the scope of
+an event subprocess, or an event-based gateway. They exist exactly while their owner is active,
+because the execution releases an instance's rows when it leaves. ``trigger`` is the one entry
+point when such an event happens; errors and escalations are searched up the scope hierarchy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from midflight.errors import InvalidArgumentError
+from midflight.model import (
+    MULTI_INSTANCE_BODY_SUFFIX,
+    ElementType,
+    EventDefinition,
+    EventDefinitionType,
+    Expression,
+    ExpressionLanguage,
+    FlowNode,
+)
+from midflight.runtime.state import ElementInstance, ElementState, Job, JobKind
+from midflight.runtime.timers import parse_timer
+
+if TYPE_CHECKING:
+    from midflight.runtime.execution import Execution
+
+__all__ = [
+    "fire_timer",
+    "notify_parent_completed",
+    "on_completed",
+    "open_scope",
+    "subscribe_definition",
+    "throw_compensation",
+    "throw_error",
+    "throw_escalation",
+    "trigger",
+]
+
+_CONTAINERS = frozenset(
+    {
+        ElementType.SUB_PROCESS,
+        ElementType.EVENT_SUB_PROCESS,
+        ElementType.TRANSACTION,
+        ElementType.AD_HOC_SUB_PROCESS,
+    }
+)
+_PASSIVE = frozenset(
+    {
+        EventDefinitionType.ERROR,
+        EventDefinitionType.ESCALATION,
+        EventDefinitionType.COMPENSATE,
+        EventDefinitionType.CANCEL,
+    }
+)
+
+
+# ----------------------------------------------------------------------------------------------
+# opening a scope: boundary events and event subprocesses subscribe
+# ----------------------------------------------------------------------------------------------
+def boundary_host_id(ex: Execution, instance: ElementInstance, node: FlowNode) -> str | None:
+    """The element whose boundary events belong to ``instance``: an MI body carries the
+    boundary events of its activity; the inner instances carry none."""
+    if node.type is ElementType.MULTI_INSTANCE_BODY:
+        return node.id.removesuffix(MULTI_INSTANCE_BODY_SUFFIX)
+    if node.is_multi_instance:
+        return None
+    return node.id if node.is_activity else None
+
+
+def open_scope(ex: Execution, instance: ElementInstance, node: FlowNode | None) -> None:
+    """Register the subscriptions an instance owns as soon as it is active.
+
+    ``node`` is None for the process instance (root scope).
+    """
+    if node is not None:
+        host = boundary_host_id(ex, instance, node)
+        if host is not None:
+            for boundary in ex.process.boundary_events(host):
+                for definition in boundary.event_definitions:
+                    subscribe_definition(ex, instance, boundary, definition)
+    if node is None or node.type in _CONTAINERS:
+        container = None if node is None else node.id
+        for esp in ex.process.event_subprocesses(container):
+            for start in ex.process.start_events(esp.id):
+                for definition in start.event_definitions:
+                    subscribe_definition(ex, instance, start, definition)
+
+
+def subscribe_definition(
+    ex: Execution, owner: ElementInstance, catch: FlowNode, definition: EventDefinition
+) -> None:
+    """Subscribe ``owner`` to the event ``definition`` of ``catch`` (passive kinds need nothing:
+    errors, escalations and compensation are found by searching when they are thrown)."""
+    if definition.type in _PASSIVE:
+        return
+    if definition.type is EventDefinitionType.MESSAGE:
+        subscribe_message(ex, owner, catch, definition.ref)
+    elif definition.type is EventDefinitionType.TIMER:
+        schedule_timer(ex, owner, catch, definition)
+    elif definition.type is EventDefinitionType.SIGNAL:
+        signal = ex.deployed.definitions.signals.get(definition.ref or "")
+        if signal is None:
+            raise InvalidArgumentError(f"'{catch.id}' refers to unknown signal '{definition.ref}'")
+        name = _dynamic_name(ex, owner, signal.name or signal.id)
+        ex.subscribe(owner, catch, kind="signal", name=name, correlation_key=None)
+    elif definition.type is EventDefinitionType.CONDITIONAL:
+        ex.subscribe(owner, catch, kind="conditional", name=catch.id, correlation_key=None)
+    elif definition.type is EventDefinitionType.LINK:
+        return  # link catch events are reached by their throw event, never subscribed
+    else:
+        raise InvalidArgumentError(
+            f"'{catch.id}': {definition.type.value} events cannot be waited for"
+        )
+
+
+def _dynamic_name(ex: Execution, owner: ElementInstance, name: str) -> str:
+    if name.startswith("="):
+        return str(ex.evaluate(Expression(name[1:], ExpressionLanguage.FEEL), owner.id))
+    return name
+
+
+def subscribe_message(
+    ex: Execution, owner: ElementInstance, catch: FlowNode, message_ref: str | None
+) -> None:
+    message = ex.deployed.definitions.messages.get(message_ref) if message_ref else None
+    if message is None:
+        raise InvalidArgumentError(f"'{catch.id}' refers to unknown message '{message_ref}'")
+    name = _dynamic_name(ex, owner, message.name or message.id)
+    key = None
+    if message.correlation_key is not None:
+        value = ex.evaluate(message.correlation_key, owner.id)
+        key = None if value is None else correlation_key_text(value)
+    ex.subscribe(owner, catch, kind="message", name=name, correlation_key=key)
+
+
+def correlation_key_text(value: object) -> str:
+    """Keys compare as text, so 42 from FEEL (a Decimal) and "42" from a caller match."""
+    text = str(value)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def schedule_timer(
+    ex: Execution, owner: ElementInstance, catch: FlowNode, definition: EventDefinition
+) -> None:
+    if definition.timer is None:
+        raise InvalidArgumentError(f"timer event '{catch.id}' has no time expression")
+    value = ex.evaluate(definition.timer.expression, owner.id)
+    schedule = parse_timer(definition.timer.kind.value, value, ex.now)
+    payload: dict[str, Any] = {"catch": catch.id}
+    if schedule.interval is not None:
+        payload["interval_seconds"] = schedule.interval.total_seconds()
+        payload["repetitions_left"] = schedule.repetitions_left
+    ex.create_job(
+        owner,
+        kind=JobKind.TIMER,
+        job_type="timer",
+        retries=1,
+        due_at=schedule.due_at,
+        payload=payload,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# an event happened
+# ----------------------------------------------------------------------------------------------
+def fire_timer(ex: Execution, job: Job) -> None:
+    """A due timer job fires: re-arm a repeating non-interrupting timer, then trigger."""
+    owner = ex.state.elements[job.element_instance_id]
+    payload = job.payload or {}
+    catch_id = str(payload.get("catch", owner.element_id))
+    ex.history("timer.fired", owner, {"job_id": job.id, "catch": catch_id})
+    ex.state.remove(job)
+    catch = ex.process.node(catch_id)
+    left = payload.get("repetitions_left")
+    if "interval_seconds" in payload and (left is None or left > 0) and not _interrupts(catch):
+        assert job.due_at is not None
+        next_payload = dict(payload)
+        next_payload["repetitions_left"] = None if left is None else left - 1
+        ex.create_job(
+            owner,
+            kind=JobKind.TIMER,
+            job_type="timer",
+            retries=1,
+            due_at=job.due_at + timedelta(seconds=float(payload["interval_seconds"])),
+            payload=next_payload,
+        )
+    trigger(ex, owner, catch_id, None)
+
+
+def _interrupts(catch: FlowNode) -> bool:
+    if catch.type is ElementType.BOUNDARY_EVENT:
+        return catch.cancel_activity
+    if catch.type is ElementType.START_EVENT:
+        return catch.is_interrupting
+    return True  # intermediate catch events fire once
+
+
+def trigger(
+    ex: Execution,
+    owner: ElementInstance,
+    catch_id: str,
+    variables: Mapping[str, Any] | None,
+) -> None:
+    """The event of ``catch_id``, which ``owner`` subscribed to, happened."""
+    catch = ex.process.node(catch_id)
+    ex.history("event.triggered", owner, {"catch": catch_id})
+    if catch_id == owner.element_id:  # the waiting catch event or receive task itself
+        ex.complete_with_variables(owner, variables)
+    elif catch.type is ElementType.BOUNDARY_EVENT:
+        assert owner.parent_id is not None
+        scope = ex.state.elements[owner.parent_id]
+        if catch.cancel_activity:
+            ex.terminate(owner)
+        start_triggered(ex, catch, scope, variables)
+    elif catch.type is ElementType.START_EVENT:
+        start_event_subprocess(ex, catch, owner, variables)
+    else:  # a target of an event-based gateway: the gateway completes onto that event
+        gateway = ex.process.node(owner.element_id)
+        assert owner.parent_id is not None
+        scope = ex.state.elements[owner.parent_id]
+        flow = next(f for f in ex.process.outgoing_flows(gateway.id) if f.target_id == catch_id)
+        ex.complete(owner, flows=[])
+        start_triggered(ex, catch, scope, variables, flow_id=flow.id)
+    ex.run()
+
+
+def start_triggered(
+    ex: Execution,
+    catch: FlowNode,
+    scope: ElementInstance,
+    variables: Mapping[str, Any] | None,
+    *,
+    flow_id: str | None = None,
+) -> ElementInstance:
+    """Activate a catch event whose event already happened, delivering its variables.
+
+    Without output mappings the variables propagate like any set_variable; with them, they are
+    local to the event and the mappings decide what reaches the scope.
+    """
+    if variables and not catch.output_mappings:
+        ex.set_variables(scope.id, variables, local=False)
+        variables = None
+    return ex.activate(catch, scope, flow_id=flow_id, variables=variables, triggered=True)
+
+
+def start_event_subprocess(
+    ex: Execution, start: FlowNode, scope: ElementInstance, variables: Mapping[str, Any] | None
+) -> None:
+    """Start the event subprocess of ``start`` inside ``scope``; an interrupting start first
+    terminates everything else in the scope (and its other event-subprocess subscriptions)."""
+    assert start.parent_id is not None
+    esp = ex.process.node(start.parent_id)
+    if start.is_interrupting:
+        for child in ex.state.children(scope.id):
+            ex.terminate(child)
+        for token in [t for t in ex.state.join_tokens.values() if t.scope_id == scope.id]:
+            ex.state.remove(token)
+        for table in (ex.state.subscriptions, ex.state.jobs):
+            for record in [r for r in table.values() if r.element_instance_id == scope.id]:
+                catch = (
+                    ex.process.node(record.element_id)
+                    if ex.process.has_node(record.element_id)
+                    else None
+                )
+                if catch is not None and catch.type is ElementType.START_EVENT:
+                    ex.state.remove(record)
+    esp_instance = ex.activate(esp, scope)
+    start_triggered(ex, start, esp_instance, variables)
+
+
+# ----------------------------------------------------------------------------------------------
+# errors and escalations: searched up the scope hierarchy
+# ----------------------------------------------------------------------------------------------
+def _catchers(
+    ex: Execution, instance: ElementInstance
+) -> Iterator[tuple[str, ElementInstance, FlowNode]]:
+    """In search order: (how, instance, catching node) candidates from ``instance`` upwards.
+
+    For each level: boundary events of the instance, then event-subprocess start events of its
+    scope (which catch what is thrown inside the scope), then the scope's boundary events...
+    """
+    current: ElementInstance | None = instance
+    while current is not None:
+        if current.parent_id is not None:
+            node = ex.process.node(current.element_id)
+            host = boundary_host_id(ex, current, node)
+            if host is not None:
+                for boundary in ex.process.boundary_events(host):
+                    yield "boundary", current, boundary
+        scope = ex.state.elements.get(current.parent_id) if current.parent_id else None
+        if scope is not None:
+            container = None if scope.parent_id is None else scope.element_id
+            scope_node = None if container is None else ex.process.node(container)
+            if scope_node is None or scope_node.type in _CONTAINERS:
+                for esp in ex.process.event_subprocesses(container):
+                    if esp.id == current.element_id:
+                        continue  # an event subprocess does not catch what it throws itself
+                    for start in ex.process.start_events(esp.id):
+                        yield "event_subprocess", scope, start
+        current = scope
+
+
+def error_code(ex: Execution, definition: EventDefinition) -> str:
+    """The code an error throw event throws (its error's code, else the error's id)."""
+    return _code_of(ex, definition) or "error"
+
+
+def escalation_code(ex: Execution, definition: EventDefinition) -> str:
+    return _code_of(ex, definition) or "escalation"
+
+
+def _code_of(ex: Execution, definition: EventDefinition) -> str | None:
+    if definition.ref is None:
+        return None
+    if definition.type is EventDefinitionType.ERROR:
+        error = ex.deployed.definitions.errors.get(definition.ref)
+        return error.error_code if error else definition.ref
+    escalation = ex.deployed.definitions.escalations.get(definition.ref)
+    return escalation.escalation_code if escalation else definition.ref
+
+
+def _find_catcher(
+    ex: Execution, instance: ElementInstance, kind: EventDefinitionType, code: str
+) -> tuple[str, ElementInstance, FlowNode] | None:
+    for how, owner, catch in _catchers(ex, instance):
+        for definition in catch.event_definitions:
+            if definition.type is kind and _code_of(ex, definition) in (code, None):
+                return how, owner, catch
+    return None
+
+
+def throw_error(
+    ex: Execution,
+    instance: ElementInstance,
+    code: str,
+    message: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+) -> bool:
+    """Throw BPMN error ``code`` from ``instance``. Returns True if something caught it.
+
+    Uncaught in a called process, the error goes on to the calling process; uncaught at the
+    top, it becomes an incident on the thrower — never a silent end.
+    """
+    found = _find_catcher(ex, instance, EventDefinitionType.ERROR, code)
+    if found is not None:
+        how, owner, catch = found
+        _set_error_variables(ex, catch, code, message)
+        ex.history("error.caught", owner, {"error_code": code, "catch": catch.id})
+        if how == "boundary":
+            assert owner.parent_id is not None
+            scope = ex.state.elements[owner.parent_id]
+            ex.terminate(owner)
+            start_triggered(ex, catch, scope, variables)
+        else:
+            start_event_subprocess(ex, catch, owner, variables)
+        ex.run()
+        return True
+    record = ex.state.instance
+    if record.parent_process_instance_id is not None:
+        from midflight.runtime.execution import FollowUp
+
+        ex.follow_ups.append(
+            FollowUp(
+                kind="child_error",
+                process_instance_id=record.parent_process_instance_id,
+                element_instance_id=record.parent_element_instance_id,
+                data={
+                    "error_code": code,
+                    "message": message,
+                    "thrower": instance.id,
+                    "variables": dict(variables or {}),
+                },
+            )
+        )
+        return True
+    detail = f": {message}" if message else ""
+    ex.raise_incident(
+        instance,
+        "UNHANDLED_ERROR",
+        f"error '{code}' was thrown but no error event catches it{detail}",
+    )
+    return False
+
+
+def _set_error_variables(ex: Execution, catch: FlowNode, code: str, message: str | None) -> None:
+    definition = next(
+        (d for d in catch.event_definitions if d.type is EventDefinitionType.ERROR), None
+    )
+    if definition is None:
+        return
+    root = ex.state.instance.id
+    if definition.error_code_variable:
+        ex.set_variable(root, definition.error_code_variable, code)
+    if definition.error_message_variable:
+        ex.set_variable(root, definition.error_message_variable, message)
+
+
+def throw_escalation(ex: Execution, instance: ElementInstance, code: str) -> bool:
+    """Throw escalation ``code`` from ``instance``; uncaught it has no effect (BPMN)."""
+    found = _find_catcher(ex, instance, EventDefinitionType.ESCALATION, code)
+    if found is None:
+        record = ex.state.instance
+        if record.parent_process_instance_id is not None:
+            from midflight.runtime.execution import FollowUp
+
+            ex.follow_ups.append(
+                FollowUp(
+                    kind="child_escalation",
+                    process_instance_id=record.parent_process_instance_id,
+                    element_instance_id=record.parent_element_instance_id,
+                    data={"escalation_code": code},
+                )
+            )
+        return False
+    how, owner, catch = found
+    ex.history("escalation.caught", owner, {"escalation_code": code, "catch": catch.id})
+    if how == "boundary":
+        assert owner.parent_id is not None
+        scope = ex.state.elements[owner.parent_id]
+        if catch.cancel_activity:
+            ex.terminate(owner)
+        start_triggered(ex, catch, scope, None)
+    else:
+        start_event_subprocess(ex, catch, owner, None)
+    return True
+
+
+# ----------------------------------------------------------------------------------------------
+# compensation
+# ----------------------------------------------------------------------------------------------
+def on_completed(ex: Execution, instance: ElementInstance, node: FlowNode) -> None:
+    """An activity that can be compensated leaves a compensation subscription in its scope."""
+    if instance.parent_id is None or not node.is_activity:
+        return
+    for boundary in ex.process.boundary_events(node.id):
+        if boundary.compensation_handler is None:
+            continue
+        if not any(d.type is EventDefinitionType.COMPENSATE for d in boundary.event_definitions):
+            continue
+        scope = ex.state.elements[instance.parent_id]
+        order = f"{ex.now.timestamp():020.6f}:{len(ex.state.changes.history):09d}"
+        ex.subscribe(
+            scope,
+            node,
+            kind="compensate",
+            name=boundary.compensation_handler,
+            correlation_key=order,
+        )
+
+
+def throw_compensation(
+    ex: Execution, scope: ElementInstance, activity_ref: str | None
+) -> list[ElementInstance]:
+    """Run the compensation handlers of activities completed in ``scope``, newest first."""
+    subscriptions = sorted(
+        (
+            s
+            for s in ex.state.subscriptions.values()
+            if s.kind == "compensate"
+            and s.element_instance_id == scope.id
+            and (activity_ref is None or s.element_id == activity_ref)
+        ),
+        key=lambda s: s.correlation_key or "",
+        reverse=True,
+    )
+    started = []
+    for subscription in subscriptions:
+        ex.state.remove(subscription)
+        handler = ex.process.node(subscription.name)
+        ex.history(
+            "compensation.started",
+            scope,
+            {"activity": subscription.element_id, "handler": handler.id},
+        )
+        started.append(ex.activate(handler, scope))
+    return started
+
+
+def cancel_transaction(ex: Execution, cancel_end: ElementInstance) -> None:
+    """A cancel end event inside a transaction: compensate what the transaction completed,
+    end the transaction and leave it over its cancel boundary event."""
+    transaction = ex.state.elements.get(cancel_end.parent_id or "")
+    while transaction is not None and transaction.element_type != ElementType.TRANSACTION.value:
+        transaction = ex.state.elements.get(transaction.parent_id or "")
+    if transaction is None or transaction.parent_id is None:
+        raise InvalidArgumentError(
+            f"cancel end event '{cancel_end.element_id}' is not inside a transaction"
+        )
+    scope = ex.state.elements[transaction.parent_id]
+    handlers = sorted(
+        (
+            s
+            for s in ex.state.subscriptions.values()
+            if s.kind == "compensate" and s.element_instance_id == transaction.id
+        ),
+        key=lambda s: s.correlation_key or "",
+        reverse=True,
+    )
+    handler_ids = [s.name for s in handlers]
+    cancel_boundary = next(
+        (
+            b
+            for b in ex.process.boundary_events(transaction.element_id)
+            if any(d.type is EventDefinitionType.CANCEL for d in b.event_definitions)
+        ),
+        None,
+    )
+    ex.history("transaction.canceled", transaction, {"compensated": handler_ids})
+    ex.terminate(transaction)
+    # The transaction is gone, so its compensation handlers run in the enclosing scope.
+    for handler_id in handler_ids:
+        ex.activate(ex.process.node(handler_id), scope)
+    if cancel_boundary is not None:
+        start_triggered(ex, cancel_boundary, scope, None)
+    else:
+        ex.check_scope(scope)
+
+
+def notify_parent_completed(ex: Execution, variables: dict[str, Any]) -> None:
+    """A called process completed: its calling activity in the parent can go on."""
+    record = ex.state.instance
+    if record.parent_process_instance_id is None:
+        return
+    from midflight.runtime.execution import FollowUp
+
+    ex.follow_ups.append(
+        FollowUp(
+            kind="child_completed",
+            process_instance_id=record.parent_process_instance_id,
+            element_instance_id=record.parent_element_instance_id,
+            data={"variables": variables},
+        )
+    )
+
+
+def live(instance: ElementInstance | None) -> bool:
+    return instance is not None and instance.state == ElementState.ACTIVE

@@ -1,0 +1,68 @@
+"""Helpers shared by the engine tests: models, tree shapes, history views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from midflight.engine import ActivityInstance, Engine, HistoryEntry
+from midflight.model import Definitions
+
+ZEEBE_HEADER = (
+    '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    'xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" '
+    'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+    'id="Definitions_1" targetNamespace="http://bpmn.io/schema/bpmn">'
+)
+
+
+def bpmn(body: str) -> str:
+    """A BPMN document holding ``body`` (processes, messages, errors) in both dialects'
+    namespaces (``bpmn:``, ``zeebe:``, ``camunda:``, ``xsi:``)."""
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{ZEEBE_HEADER}\n{body}\n</bpmn:definitions>'
+
+
+def deploy_one(engine: Engine, source: str | Definitions, **kwargs: Any) -> str:
+    """Deploy a model with one executable process; returns the definition id."""
+    (definition,) = engine.deploy(source, **kwargs)
+    return definition.id
+
+
+Shape = tuple[str, tuple[Any, ...]]
+
+
+def shape(node: ActivityInstance) -> Shape:
+    """The tree as ``(element_id, (children...))``, children sorted, for equality asserts."""
+    return (node.element_id, tuple(sorted(shape(c) for c in node.children)))
+
+
+def tree_shape(engine: Engine, pid: str) -> Shape:
+    return shape(engine.activity_instance_tree(pid))
+
+
+def leaf(element_id: str) -> Shape:
+    return (element_id, ())
+
+
+def events(engine: Engine, pid: str, *names: str) -> list[HistoryEntry]:
+    """History entries of ``pid`` whose event is one of ``names`` (all when none given)."""
+    return [h for h in engine.history(pid) if not names or h.event in names]
+
+
+def trail(engine: Engine, pid: str, event: str = "element.completed") -> list[str]:
+    """Element ids of one kind of history event, in order."""
+    return [h.element_id or "" for h in engine.history(pid) if h.event == event]
+
+
+def snapshot(engine: Engine, pid: str) -> dict[str, Any]:
+    """Everything observable about one instance, to prove a failed command changed nothing."""
+    instance = engine.process_instance(pid)
+    live = instance.state in ("ACTIVE", "SUSPENDED")
+    return {
+        "instance": instance,
+        "history": [(h.id, h.event) for h in engine.history(pid)],
+        "tree": tree_shape(engine, pid) if live else None,
+        "variables": engine.variables(pid),
+        "tasks": engine.user_tasks(process_instance_id=pid),
+        "incidents": engine.incidents(pid),
+    }
