@@ -591,13 +591,13 @@ class Engine:
                 if subscription is None:
                     return None  # taken by someone else meanwhile: look again
                 _require_not_suspended(ex)
-                instance = ex.state.elements[subscription.element_instance_id]
-                ex.history("message.correlated", instance, {"name": name, "correlation_key": key})
-                ex.complete_with_variables(instance, checked)
+                owner = ex.state.elements[subscription.element_instance_id]
+                ex.history("message.correlated", owner, {"name": name, "correlation_key": key})
+                events.trigger(ex, owner, subscription.element_id, checked)
                 return MessageCorrelation(
                     process_instance_id=ex.state.instance.id,
                     element_id=subscription.element_id,
-                    element_instance_id=instance.id,
+                    element_instance_id=owner.id,
                 )
 
             result = self._command(sub["process_instance_id"], action)

@@ -28,8 +28,11 @@ class AdHocSubProcessBehavior(ElementBehavior):
                 )
             chosen = [str(v) for v in value or []]
         activate_elements(ex, instance, node, chosen)
-        if not chosen:
-            ex.check_scope(instance)
+        # With nothing chosen it waits for activate_adhoc_elements (an agent picking tools),
+        # unless its completion condition already holds.
+        condition = spec.completion_condition if spec else None
+        if not chosen and condition is not None and ex.evaluate(condition, instance.id) is True:
+            ex.complete(instance)
 
     def on_child_completed(self, ex: Execution, instance: ElementInstance, node: FlowNode) -> None:
         spec = node.ad_hoc
