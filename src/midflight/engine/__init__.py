@@ -1,6 +1,13 @@
 """The Midflight engine facade: deploy, start, drive and inspect process instances."""
 
 from midflight.engine._engine import Engine
+from midflight.engine._modification import (
+    ModificationBatchResult,
+    ModificationPreview,
+    ModificationResult,
+    MultipleInstanceModification,
+    ProcessInstanceModification,
+)
 from midflight.engine._types import (
     ActivatedJob,
     ActivityInstance,
@@ -20,6 +27,11 @@ __all__ = [
     "HistoryEntry",
     "IncidentInfo",
     "MessageCorrelation",
+    "ModificationBatchResult",
+    "ModificationPreview",
+    "ModificationResult",
+    "MultipleInstanceModification",
+    "ProcessInstanceModification",
     "ProcessDefinition",
     "ProcessInstance",
     "TransitionInstance",

@@ -21,6 +21,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+from midflight.engine._modification import (
+    MultipleInstanceModification,
+    ProcessInstanceModification,
+    undo_operation,
+)
 from midflight.engine._types import (
     ActivatedJob,
     ActivityInstance,
@@ -945,6 +950,42 @@ class Engine:
         return self._command(str(owner["process_instance_id"]), action)
 
     # ------------------------------------------------------------------------------------------
+    # modification and undo
+    # ------------------------------------------------------------------------------------------
+    def modify(self, process_instance_id: str) -> ProcessInstanceModification:
+        """Start a modification of one running instance (seed 003 semantics)::
+
+        engine.modify(pid).start_before("accept").cancel_all("decline").execute()
+        """
+        return ProcessInstanceModification(self, process_instance_id)
+
+    def modify_many(self, definition_id: str) -> MultipleInstanceModification:
+        """The same start/cancel instructions for many instances of one definition."""
+        with self._store.transaction() as tx:
+            self._definition_row(tx, definition_id)
+        return MultipleInstanceModification(self, definition_id)
+
+    def undo(self, operation_id: str) -> dict[str, str]:
+        """Undo a modification (or migration): every instance that has not moved on since is
+        restored exactly (ids, variables, tasks, jobs, subscriptions).
+
+        Returns process instance id -> "restored", or why it was left alone.
+
+        Raises:
+            NotFoundError: no such operation.
+            ProcessEngineError: no instance could be restored; the message says what changed.
+        """
+        return undo_operation(self, operation_id)
+
+    def operation(self, operation_id: str) -> dict[str, Any]:
+        """An operation's record: kind, state, instructions, annotation, instances."""
+        with self._store.transaction() as tx:
+            row = tx.get_row("operations", operation_id)
+        if row is None:
+            raise NotFoundError(f"no operation '{operation_id}'")
+        return row
+
+    # ------------------------------------------------------------------------------------------
     # incidents and history
     # ------------------------------------------------------------------------------------------
     def incidents(self, process_instance_id: str | None = None) -> list[IncidentInfo]:
@@ -984,7 +1025,7 @@ class Engine:
                 job.retries = max(job.retries, 1)
                 job.due_at = None
                 ex.state.touch(job)
-            elif incident.type in ("EXPRESSION", "CONDITION"):
+            elif incident.type in ("EXPRESSION", "CONDITION", "CALLED_ELEMENT"):
                 ex.retry_activation(instance)
 
         self._command(str(row["process_instance_id"]), action)
@@ -1396,3 +1437,16 @@ def _tree(
         transitions=transitions,
         loop_counter=element.loop_counter,
     )
+
+
+def _tree_data(tree: ActivityInstance) -> dict[str, Any]:
+    """An activity-instance tree as plain data (for the history)."""
+    return {
+        "id": tree.id,
+        "element_id": tree.element_id,
+        "children": [_tree_data(c) for c in tree.children],
+        "transitions": [
+            {"id": t.id, "element_id": t.element_id, "direction": t.direction}
+            for t in tree.transitions
+        ],
+    }

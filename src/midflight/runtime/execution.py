@@ -131,6 +131,9 @@ class Execution:
         # effects on other process instances (call activities, signals), applied by the facade
         self.follow_ups: list[FollowUp] = []
         self._variables_changed = False
+        # Modification may skip listeners and input/output mappings for its command (seed 003).
+        self.skip_listeners = False
+        self.skip_io_mappings = False
 
     # ------------------------------------------------------------------------------------------
     # starting
@@ -284,6 +287,7 @@ class Execution:
         triggered: bool = False,
         loop_counter: int | None = None,
         skip_async: bool = False,
+        scope_only: bool = False,
     ) -> ElementInstance:
         """Create an instance of ``node`` inside ``scope`` and run its activation behaviour.
 
@@ -291,9 +295,15 @@ class Execution:
         body activates the inner instances (``loop_counter`` set). ``triggered`` marks a catch
         event whose event already happened (boundary, event-subprocess start, event-based
         gateway target): it completes at once. An ``async_before`` element waits as a transition
-        instance until its job runs, unless ``skip_async``.
+        instance until its job runs, unless ``skip_async``. ``scope_only`` creates a scope
+        (subprocess, multi-instance body, ...) with its subscriptions but starts nothing inside
+        it: modification and migration fill it themselves.
         """
-        if node.is_multi_instance and loop_counter is None:
+        if (
+            node.is_multi_instance
+            and loop_counter is None
+            and node.type is not ElementType.MULTI_INSTANCE_BODY
+        ):
             node = self.process.node(node.id + MULTI_INSTANCE_BODY_SUFFIX)
         instance = ElementInstance(
             id=self.ctx.new_id(),
@@ -312,6 +322,9 @@ class Execution:
         async_before = node.async_before or (
             node.type is ElementType.MULTI_INSTANCE_BODY and _mi(node).async_before
         )
+        if scope_only:
+            self._open(instance, node)
+            return instance
         if async_before and not skip_async and not triggered:
             instance.state = ElementState.TRANSITION_BEFORE
             self.create_job(instance, kind=JobKind.ASYNC, job_type="async-before", retries=3)
@@ -336,18 +349,27 @@ class Execution:
         elif instance.state == ElementState.TRANSITION_AFTER:
             self._leave(instance, node, None)
 
-    def _enter(self, instance: ElementInstance, node: FlowNode, *, triggered: bool) -> None:
+    def _open(self, instance: ElementInstance, node: FlowNode) -> bool:
+        """Input mappings and subscriptions of an entered element; False on an incident."""
         from midflight.runtime import events
 
         self.history("element.activated", instance)
         scope = self.state.elements[instance.parent_id] if instance.parent_id else instance
         try:
-            for mapping in node.input_mappings:
-                value = None if mapping.source is None else self.evaluate(mapping.source, scope.id)
-                self.set_variable_local(instance.id, mapping.target, value)
+            if not self.skip_io_mappings:
+                for mapping in node.input_mappings:
+                    value = (
+                        None if mapping.source is None else self.evaluate(mapping.source, scope.id)
+                    )
+                    self.set_variable_local(instance.id, mapping.target, value)
             events.open_scope(self, instance, node)
         except (ExpressionError, InvalidArgumentError) as exc:
             self.raise_incident(instance, "EXPRESSION", str(exc))
+            return False
+        return True
+
+    def _enter(self, instance: ElementInstance, node: FlowNode, *, triggered: bool) -> None:
+        if not self._open(instance, node):
             return
         if self._await_listener(instance, node, "start", 0):
             return
@@ -375,6 +397,8 @@ class Execution:
 
         The element waits until the listener's job completes (Camunda 8's blocking listeners).
         """
+        if self.skip_listeners:
+            return False
         listeners = [
             listener
             for listener in node.listeners
@@ -418,7 +442,7 @@ class Execution:
         node = self.process.node(instance.element_id)
         try:
             behavior_for(node).on_complete(self, instance, node)
-            for mapping in node.output_mappings:
+            for mapping in () if self.skip_io_mappings else node.output_mappings:
                 value = (
                     None if mapping.source is None else self.evaluate(mapping.source, instance.id)
                 )

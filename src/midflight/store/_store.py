@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Delete,
     FromClause,
     Insert,
+    Integer,
     Select,
     Table,
     Update,
@@ -49,13 +51,11 @@ from midflight.store.schema import (
     element_instances,
     event_subscriptions,
     history,
-    incidents,
     jobs,
     metadata,
     process_definitions,
     process_instances,
     record_columns,
-    user_tasks,
 )
 
 __all__ = ["DEFAULT_URL", "HEAD_REVISION", "Store", "StoreTransaction"]
@@ -64,7 +64,7 @@ DEFAULT_URL = "sqlite:///./midflight.db"
 
 #: The newest migration in migrations/versions. Opening a database already at this revision
 #: skips Alembic altogether (importing it alone costs ~0.2 s); a test keeps it in step.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -137,7 +137,9 @@ def _get_statement(table: Table) -> Select[Any]:
 
 
 _INSERT: dict[str, Insert] = {name: table.insert() for name, table in _TABLES.items()}
-_UPDATE: dict[str, Update] = {name: _update_statement(_TABLES[name]) for name in RECORD_TABLE_ORDER}
+_UPDATE: dict[str, Update] = {
+    name: _update_statement(_TABLES[name]) for name in (*RECORD_TABLE_ORDER, "operations")
+}
 _DELETE: dict[str, Delete] = {name: _delete_statement(_TABLES[name]) for name in RECORD_TABLE_ORDER}
 _GET: dict[str, Select[Any]] = {name: _get_statement(table) for name, table in _TABLES.items()}
 _GET_INSTANCE_FOR_UPDATE = _GET["process_instances"].with_for_update()  # no-op on SQLite
@@ -147,6 +149,55 @@ _LOAD_LIVE: dict[str, Select[Any]] = {
     )
     for name in LIVE_TABLES
 }
+
+
+def _find_definition_statement(by_version: bool, by_tag: bool) -> Select[Any]:
+    d = process_definitions
+    conditions = [d.c.key == bindparam("key")]
+    if by_version:
+        conditions.append(d.c.version == bindparam("version"))
+    if by_tag:
+        conditions.append(d.c.version_tag == bindparam("version_tag"))
+    return select(d).where(*conditions).order_by(d.c.version.desc()).limit(1)
+
+
+_FIND_DEFINITION: dict[tuple[bool, bool], Select[Any]] = {
+    (v, t): _find_definition_statement(v, t) for v in (False, True) for t in (False, True)
+}
+
+# The live tables other than element_instances (which a live instance always has rows in):
+# one query says which of them hold rows of the instance, so loading skips the empty ones.
+_SPARSE_LIVE = tuple(name for name in LIVE_TABLES if name != "element_instances")
+_LIVE_PROBE = select(
+    *(
+        exists()
+        .where(_TABLES[name].c.process_instance_id == bindparam("process_instance_id"))
+        .label(name)
+        for name in _SPARSE_LIVE
+    )
+)
+
+
+@lru_cache(maxsize=64)
+def _listing(table_name: str, columns: tuple[str, ...], limited: bool) -> Select[Any]:
+    """``table`` rows whose ``columns`` equal bind parameters of the same names, oldest first.
+
+    Built once per combination of filters, so a listing costs what a lookup by id does.
+    """
+    t = _TABLES[table_name]
+    query = select(t).where(*(t.c[name] == bindparam(name) for name in columns))
+    query = query.order_by(t.c.created_at, t.c.id)
+    return query.limit(bindparam("_limit", type_=Integer)) if limited else query
+
+
+def _list_rows(
+    conn: Connection, table: str, filters: Mapping[str, Any], limit: int | None
+) -> list[dict[str, Any]]:
+    params = {name: value for name, value in filters.items() if value is not None}
+    if limit is not None:
+        params["_limit"] = limit
+    statement = _listing(table, tuple(n for n in filters if n in params), limit is not None)
+    return _dicts(conn.execute(statement, params))
 
 
 def _update_params(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -271,8 +322,11 @@ class StoreTransaction:
     def load_instance_rows(self, process_instance_id: str) -> dict[str, list[dict[str, Any]]]:
         """Every live row of the instance, by table (the instance row itself excluded)."""
         params = {"process_instance_id": process_instance_id}
+        probe = self._conn.execute(_LIVE_PROBE, params).one()._mapping
         return {
             name: _dicts(self._conn.execute(statement, params))
+            if name == "element_instances" or probe[name]
+            else []
             for name, statement in _LOAD_LIVE.items()
         }
 
@@ -291,14 +345,9 @@ class StoreTransaction:
     ) -> dict[str, Any] | None:
         """The definition of ``key`` with that version and/or tag; the latest one when neither
         is given (or the latest with the tag, when only the tag is)."""
-        d = process_definitions
-        query = (
-            select(d)
-            .where(*_equals(d, {"key": key, "version": version, "version_tag": version_tag}))
-            .order_by(d.c.version.desc())
-            .limit(1)
-        )
-        return _first(self._conn.execute(query))
+        statement = _FIND_DEFINITION[version is not None, version_tag is not None]
+        params = {"key": key, "version": version, "version_tag": version_tag}
+        return _first(self._conn.execute(statement, params))
 
     def find_definition_by_checksum(self, key: str, checksum: str) -> dict[str, Any] | None:
         d = process_definitions
@@ -359,15 +408,13 @@ class StoreTransaction:
         definition_id: str | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        t = user_tasks
         filters = {
             "process_instance_id": process_instance_id,
             "element_id": element_id,
             "assignee": assignee,
             "definition_id": definition_id,
         }
-        query = select(t).where(*_equals(t, filters)).order_by(t.c.created_at, t.c.id).limit(limit)
-        return _dicts(self._conn.execute(query))
+        return _list_rows(self._conn, "user_tasks", filters, limit)
 
     def list_process_instances(
         self,
@@ -418,15 +465,13 @@ class StoreTransaction:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Open incidents (resolved ones are deleted), oldest first."""
-        i = incidents
         filters = {
             "process_instance_id": process_instance_id,
             "definition_id": definition_id,
             "element_id": element_id,
             "type": type,
         }
-        query = select(i).where(*_equals(i, filters)).order_by(i.c.created_at, i.c.id).limit(limit)
-        return _dicts(self._conn.execute(query))
+        return _list_rows(self._conn, "incidents", filters, limit)
 
     def find_subscriptions(
         self, kind: str, name: str, correlation_key: str | None = None

@@ -66,7 +66,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.utcoffset() is None:
             raise ValueError(f"naive datetime {value!r}: Midflight stores aware UTC datetimes")
         if dialect.name == "sqlite":
-            return value.astimezone(UTC).replace(tzinfo=None)
+            if value.tzinfo is not UTC:
+                value = value.astimezone(UTC)
+            return value.replace(tzinfo=None)
         return value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
@@ -82,8 +84,12 @@ class _NeedsExactEncoding(Exception):
     """Raised by the fast encoder on a Decimal, which it can only write as a float or string."""
 
 
-def _plain_default(value: object) -> str:
+def _plain_default(value: object) -> str | int:
     if isinstance(value, Decimal):
+        # A whole Decimal written without exponent ("10", "-3", not "1E+1" or "-0") has the
+        # digits of its int: the C encoder can write that. FEEL arithmetic makes such values.
+        if value.as_tuple().exponent == 0 and (value or not value.is_signed()):
+            return int(value)
         raise _NeedsExactEncoding
     if isinstance(value, (datetime, date)):
         return value.isoformat()
@@ -352,6 +358,20 @@ history = Table(
     Column("data", ExactJson),
     UniqueConstraint("id"),
     Index("ix_history_process_instance_id_seq", "process_instance_id", "seq"),
+)
+
+operations = Table(
+    # Modifications, migrations and batches: what was asked, by whom, and what undo needs.
+    "operations",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime),
+    Column("data", ExactJson),
+    _revision(),
+    Index("ix_operations_kind_state", "kind", "state"),
 )
 
 #: The tables holding the live rows of a process instance besides the instance itself.

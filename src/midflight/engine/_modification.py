@@ -1,0 +1,468 @@
+"""The modification API: fluent builders, preview, execution as an operation, undo."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from midflight.change import (
+    ModificationInstruction,
+    apply_instructions,
+    restore_rows,
+    snapshot,
+    soundness_warnings,
+)
+from midflight.engine._types import ActivityInstance
+from midflight.errors import InvalidArgumentError, NotFoundError, ProcessEngineError
+from midflight.runtime.execution import Execution
+
+if TYPE_CHECKING:
+    from midflight.engine._engine import Engine
+    from midflight.store import StoreTransaction
+
+__all__ = [
+    "ModificationBatchResult",
+    "ModificationPreview",
+    "ModificationResult",
+    "MultipleInstanceModification",
+    "ProcessInstanceModification",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ModificationPreview:
+    """What a modification would do, computed and rolled back.
+
+    ``tree`` is None when the instance would end (cancelled: nothing left active).
+    """
+
+    process_instance_id: str
+    tree: ActivityInstance | None
+    created: list[str]  # element instance ids that would be created
+    cancelled: list[str]  # element instance ids that would be cancelled
+    warnings: list[str]
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModificationResult:
+    operation_id: str
+    process_instance_id: str
+    tree: ActivityInstance | None
+    created: list[str]
+    cancelled: list[str]
+    warnings: list[str]
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModificationBatchResult:
+    operation_id: str
+    modified: list[str]
+    failed: dict[str, str] = field(default_factory=dict)  # process instance id -> reason
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+
+
+class _Rollback(Exception):
+    """Carries a preview out of a transaction that must not commit."""
+
+    def __init__(self, preview: ModificationPreview) -> None:
+        self.preview = preview
+
+
+class _InstructionBuilder:
+    def __init__(self) -> None:
+        self._instructions: list[ModificationInstruction] = []
+        self._annotation: str | None = None
+
+    def _add(self, kind: str, target: str, ancestor: str | None = None) -> Any:
+        self._instructions.append(ModificationInstruction(kind, target, ancestor))
+        return self
+
+    def start_before(self, element_id: str, ancestor: str | None = None) -> Any:
+        """Start before an element (respects async before: a transition instance waits)."""
+        return self._add("start_before", element_id, ancestor)
+
+    def start_after(self, element_id: str, ancestor: str | None = None) -> Any:
+        """Start on the single outgoing flow of an element (async after is not considered)."""
+        return self._add("start_after", element_id, ancestor)
+
+    def start_transition(self, sequence_flow_id: str, ancestor: str | None = None) -> Any:
+        return self._add("start_transition", sequence_flow_id, ancestor)
+
+    def cancel_all(self, element_id: str) -> Any:
+        """Cancel every activity and transition instance of an element."""
+        return self._add("cancel_all", element_id)
+
+    def _attach(self, *, variables: Mapping[str, Any], local: bool) -> Any:
+        from midflight.engine._engine import _checked_variables
+
+        if not self._instructions or not self._instructions[-1].starts:
+            raise InvalidArgumentError(
+                "set_variable(s) attaches to the previous start instruction; add one first"
+            )
+        checked = _checked_variables(variables) or {}
+        last = self._instructions[-1]
+        if local:
+            last = replace(last, local_variables={**last.local_variables, **checked})
+        else:
+            last = replace(last, variables={**last.variables, **checked})
+        self._instructions[-1] = last
+        return self
+
+    def set_variable(self, name: str, value: Any) -> Any:
+        return self._attach(variables={name: value}, local=False)
+
+    def set_variables(self, variables: Mapping[str, Any]) -> Any:
+        return self._attach(variables=variables, local=False)
+
+    def set_variable_local(self, name: str, value: Any) -> Any:
+        return self._attach(variables={name: value}, local=True)
+
+    def set_variables_local(self, variables: Mapping[str, Any]) -> Any:
+        return self._attach(variables=variables, local=True)
+
+    def annotate(self, text: str) -> Any:
+        self._annotation = text
+        return self
+
+    @property
+    def instructions(self) -> list[ModificationInstruction]:
+        return list(self._instructions)
+
+
+class ProcessInstanceModification(_InstructionBuilder):
+    """``engine.modify(process_instance_id)``: instructions for one instance."""
+
+    def __init__(self, engine: Engine, process_instance_id: str) -> None:
+        super().__init__()
+        self._engine = engine
+        self._process_instance_id = process_instance_id
+
+    def cancel_activity_instance(self, activity_instance_id: str) -> ProcessInstanceModification:
+        return self._add("cancel_activity_instance", activity_instance_id)  # type: ignore[no-any-return]
+
+    def cancel_transition_instance(
+        self, transition_instance_id: str
+    ) -> ProcessInstanceModification:
+        return self._add("cancel_transition_instance", transition_instance_id)  # type: ignore[no-any-return]
+
+    def preview(
+        self, *, skip_listeners: bool = False, skip_io_mappings: bool = False
+    ) -> ModificationPreview:
+        """The outcome without committing anything: tree, created, cancelled, warnings."""
+        try:
+            with self._engine._store.transaction() as tx:
+                outcome = _modify_one(
+                    self._engine,
+                    tx,
+                    self._process_instance_id,
+                    self._instructions,
+                    skip_listeners=skip_listeners,
+                    skip_io_mappings=skip_io_mappings,
+                    strict=False,
+                    record=None,
+                )
+                raise _Rollback(outcome)
+        except _Rollback as rollback:
+            return rollback.preview
+
+    def execute(
+        self,
+        *,
+        skip_listeners: bool = False,
+        skip_io_mappings: bool = False,
+        strict: bool = False,
+        operator: str | None = None,
+    ) -> ModificationResult:
+        """Carry out every instruction, or none (any error rolls everything back).
+
+        Raises:
+            NotFoundError / InvalidArgumentError: an instruction names what does not exist or
+                cannot be done; the message names the instruction.
+            ProcessEngineError: the instance has ended, or ``strict`` and the outcome would
+                leave tokens that can never complete.
+        """
+        engine = self._engine
+        operation_id = engine._ctx.new_id()
+        data = _operation_data(self._instructions, self._annotation, operator)
+        with engine._store.transaction() as tx:
+            preview = _modify_one(
+                engine,
+                tx,
+                self._process_instance_id,
+                self._instructions,
+                skip_listeners=skip_listeners,
+                skip_io_mappings=skip_io_mappings,
+                strict=strict,
+                record=(operation_id, data),
+            )
+            tx.insert(
+                "operations",
+                [
+                    {
+                        "id": operation_id,
+                        "kind": "modification",
+                        "state": "COMPLETED",
+                        "created_at": engine._now(),
+                        "updated_at": None,
+                        "revision": 1,
+                        "data": {**data, "process_instance_ids": [self._process_instance_id]},
+                    }
+                ],
+            )
+        return ModificationResult(operation_id=operation_id, **_fields(preview))
+
+
+class MultipleInstanceModification(_InstructionBuilder):
+    """``engine.modify_many(definition_id)``: the same instructions for many instances."""
+
+    def __init__(self, engine: Engine, definition_id: str) -> None:
+        super().__init__()
+        self._engine = engine
+        self._definition_id = definition_id
+        self._ids: list[str] = []
+        self._query: Mapping[str, Any] | None = None
+
+    def process_instances(
+        self, ids: list[str] | None = None, query: Mapping[str, Any] | None = None
+    ) -> MultipleInstanceModification:
+        """Select instances: the union of ``ids`` and the instances matching ``query``."""
+        self._ids.extend(ids or [])
+        self._query = query
+        return self
+
+    def _selection(self) -> list[str]:
+        for kind in ("cancel_activity_instance", "cancel_transition_instance"):
+            if any(i.kind == kind for i in self._instructions):
+                raise InvalidArgumentError(f"{kind} names one instance's ids; use modify(id)")
+        selected = list(dict.fromkeys(self._ids))
+        if self._query is not None:
+            found = self._engine.process_instances(
+                {**self._query, "definition_id": self._definition_id}
+            )
+            selected.extend(i.id for i in found if i.id not in selected)
+        if not selected:
+            raise InvalidArgumentError("no process instances selected for modification")
+        return selected
+
+    def execute(
+        self, *, skip_listeners: bool = False, skip_io_mappings: bool = False, strict: bool = False
+    ) -> ModificationBatchResult:
+        """Modify every selected instance, each atomically in its own transaction."""
+        engine = self._engine
+        selected = self._selection()
+        operation_id = engine._ctx.new_id()
+        data = _operation_data(self._instructions, self._annotation, None)
+        modified: list[str] = []
+        failed: dict[str, str] = {}
+        warnings: dict[str, list[str]] = {}
+        for process_instance_id in selected:
+            try:
+                with engine._store.transaction() as tx:
+                    row = tx.get_process_instance(process_instance_id)
+                    if row is None or row["definition_id"] != self._definition_id:
+                        raise NotFoundError(
+                            f"process instance '{process_instance_id}' is not an instance of "
+                            f"'{self._definition_id}'"
+                        )
+                    outcome = _modify_one(
+                        engine,
+                        tx,
+                        process_instance_id,
+                        self._instructions,
+                        skip_listeners=skip_listeners,
+                        skip_io_mappings=skip_io_mappings,
+                        strict=strict,
+                        record=(operation_id, data),
+                    )
+                modified.append(process_instance_id)
+                if outcome.warnings:
+                    warnings[process_instance_id] = outcome.warnings
+            except (NotFoundError, InvalidArgumentError, ProcessEngineError) as exc:
+                failed[process_instance_id] = str(exc)
+        with engine._store.transaction() as tx:
+            tx.insert(
+                "operations",
+                [
+                    {
+                        "id": operation_id,
+                        "kind": "modification",
+                        "state": "COMPLETED" if not failed else "COMPLETED_WITH_FAILURES",
+                        "created_at": engine._now(),
+                        "updated_at": None,
+                        "revision": 1,
+                        "data": {**data, "process_instance_ids": modified, "failed": failed},
+                    }
+                ],
+            )
+        return ModificationBatchResult(operation_id, modified, failed, warnings)
+
+
+def _operation_data(
+    instructions: list[ModificationInstruction], annotation: str | None, operator: str | None
+) -> dict[str, Any]:
+    if not instructions:
+        raise InvalidArgumentError("a modification needs at least one instruction")
+    return {
+        "instructions": [i.to_json() for i in instructions],
+        "annotation": annotation,
+        "operator": operator,
+    }
+
+
+def _fields(preview: ModificationPreview) -> dict[str, Any]:
+    return {
+        "process_instance_id": preview.process_instance_id,
+        "tree": preview.tree,
+        "created": preview.created,
+        "cancelled": preview.cancelled,
+        "warnings": preview.warnings,
+        "state": preview.state,
+    }
+
+
+def _modify_one(
+    engine: Engine,
+    tx: StoreTransaction,
+    process_instance_id: str,
+    instructions: list[ModificationInstruction],
+    *,
+    skip_listeners: bool,
+    skip_io_mappings: bool,
+    strict: bool,
+    record: tuple[str, dict[str, Any]] | None,
+) -> ModificationPreview:
+    from midflight.engine._engine import _tree, _tree_data
+
+    outcome: dict[str, Any] = {}
+
+    def action(ex: Execution) -> None:
+        before_ids = set(ex.state.elements)
+        before = snapshot(ex.state)
+        tree_before = _tree(ex.state, ex.deployed, ex.state.elements[process_instance_id])
+        ex.skip_listeners = skip_listeners
+        ex.skip_io_mappings = skip_io_mappings
+        apply_instructions(ex, instructions)
+        warnings = soundness_warnings(ex)
+        if strict and warnings:
+            raise ProcessEngineError(
+                "the modification would leave tokens that can never complete (strict mode): "
+                + "; ".join(warnings)
+            )
+        root = ex.state.elements.get(process_instance_id)
+        tree_after = _tree(ex.state, ex.deployed, root) if root is not None else None
+        outcome.update(
+            tree=tree_after,
+            created=sorted(set(ex.state.elements) - before_ids),
+            cancelled=sorted(
+                before_ids - set(ex.state.elements) - {process_instance_id}
+                if root is not None
+                else before_ids - set(ex.state.elements)
+            ),
+            warnings=warnings,
+            state=str(ex.state.instance.state),
+        )
+        if record is not None:
+            operation_id, data = record
+            ex.history(
+                "process.modified",
+                None,
+                {
+                    **data,
+                    "operation_id": operation_id,
+                    "tree_before": _tree_data(tree_before),
+                    "tree_after": _tree_data(tree_after) if tree_after else None,
+                    "warnings": warnings,
+                    "snapshot": before,
+                },
+            )
+
+    engine._run(tx, process_instance_id, action)
+    return ModificationPreview(process_instance_id=process_instance_id, **outcome)
+
+
+def undo_operation(engine: Engine, operation_id: str) -> dict[str, str]:
+    """Restore every instance of an operation that has not moved on since.
+
+    Returns process instance id -> "restored" or the reason it was left alone.
+
+    Raises:
+        NotFoundError: no such operation.
+        ProcessEngineError: no instance could be restored (each reason is in the message).
+    """
+    with engine._store.transaction() as tx:
+        operation = tx.get_row("operations", operation_id)
+    if operation is None:
+        raise NotFoundError(f"no operation '{operation_id}'")
+    if operation["state"] == "UNDONE":
+        raise ProcessEngineError(f"operation '{operation_id}' was undone already")
+    outcome: dict[str, str] = {}
+    for process_instance_id in (operation["data"] or {}).get("process_instance_ids", []):
+        try:
+            with engine._store.transaction() as tx:
+                _undo_instance(engine, tx, operation_id, process_instance_id)
+            outcome[process_instance_id] = "restored"
+        except ProcessEngineError as exc:
+            outcome[process_instance_id] = str(exc)
+    restored = [pid for pid, how in outcome.items() if how == "restored"]
+    if not restored:
+        raise ProcessEngineError(
+            f"operation '{operation_id}' cannot be undone: "
+            + "; ".join(f"{pid}: {why}" for pid, why in outcome.items())
+        )
+    with engine._store.transaction() as tx:
+        row = tx.get_row("operations", operation_id)
+        assert row is not None
+        row["data"] = {**(row["data"] or {}), "undo": outcome}
+        row["state"] = "UNDONE" if len(restored) == len(outcome) else "PARTIALLY_UNDONE"
+        row["updated_at"] = engine._now()
+        tx.update("operations", [row])
+    return outcome
+
+
+def _undo_instance(
+    engine: Engine, tx: StoreTransaction, operation_id: str, process_instance_id: str
+) -> None:
+    history = tx.list_history(process_instance_id)
+    marks = [
+        (position, h)
+        for position, h in enumerate(history)
+        if (h["data"] or {}).get("operation_id") == operation_id
+        and h["event"] in ("process.modified", "process.migrated")
+    ]
+    if not marks:
+        raise ProcessEngineError("the operation left no record in this instance's history")
+    position, mark = marks[-1]
+    later = [h["event"] for h in history[position + 1 :]]
+    if later:
+        raise ProcessEngineError(
+            "the instance has moved on since the operation: "
+            + ", ".join(later[:10])
+            + (" ..." if len(later) > 10 else "")
+        )
+    current = tx.get_process_instance_for_update(process_instance_id)
+    assert current is not None
+    instance, rows = restore_rows(mark["data"]["snapshot"])
+    live = tx.load_instance_rows(process_instance_id)
+    instance["revision"] = current["revision"]
+    tx.apply(
+        {t: r for t, r in rows.items() if r},
+        {"process_instances": [instance]},
+        {t: r for t, r in live.items() if r},
+    )
+    now = engine._now()
+    tx.insert_history(
+        [
+            {
+                "id": engine._ctx.new_id(),
+                "process_instance_id": process_instance_id,
+                "timestamp": now,
+                "event": "operation.undone",
+                "element_instance_id": None,
+                "element_id": None,
+                "data": {"operation_id": operation_id},
+            }
+        ]
+    )
