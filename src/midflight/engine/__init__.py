@@ -1,6 +1,13 @@
 """The Midflight engine facade: deploy, start, drive and inspect process instances."""
 
 from midflight.engine._engine import Engine
+from midflight.engine._migration import (
+    Batch,
+    InstanceMigrationReport,
+    MigrationPlanBuilder,
+    MigrationResult,
+    MigrationValidationReport,
+)
 from midflight.engine._modification import (
     ModificationBatchResult,
     ModificationPreview,
@@ -23,7 +30,12 @@ from midflight.engine._types import (
 __all__ = [
     "ActivatedJob",
     "ActivityInstance",
+    "Batch",
     "Engine",
+    "InstanceMigrationReport",
+    "MigrationPlanBuilder",
+    "MigrationResult",
+    "MigrationValidationReport",
     "HistoryEntry",
     "IncidentInfo",
     "MessageCorrelation",

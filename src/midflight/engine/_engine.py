@@ -16,11 +16,25 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from midflight.change.migration import (
+    MigrationPlan,
+    MigrationPlanValidationError,
+    plan_violations,
+)
+from midflight.engine._migration import (
+    Batch,
+    BatchRunner,
+    MigrationPlanBuilder,
+    MigrationResult,
+    MigrationValidationReport,
+    batch_info,
+    migrate_many,
+    validate_instances,
+)
 from midflight.engine._modification import (
     MultipleInstanceModification,
     ProcessInstanceModification,
@@ -46,6 +60,7 @@ from midflight.errors import (
 )
 from midflight.model import Definitions, EventDefinitionType, parse_bpmn, write_bpmn
 from midflight.runtime import events
+from midflight.runtime.behaviors import user_task as user_tasks
 from midflight.runtime.execution import DeployedProcess, Execution, FollowUp, RuntimeContext
 from midflight.runtime.state import (
     RECORD_TABLES,
@@ -61,6 +76,7 @@ from midflight.runtime.state import (
     UserTask,
 )
 from midflight.runtime.timers import parse_timer
+from midflight.runtime.variables import checked_variables
 from midflight.store import Store, StoreTransaction
 
 __all__ = ["Engine"]
@@ -103,6 +119,8 @@ class Engine:
         self._ctx = RuntimeContext(clock=self._now, new_id=id_generator or _new_id)
         self._deployed: dict[str, DeployedProcess] = {}
         self._workers: dict[str, JobHandler] = {}
+        self._batch_plans: dict[str, MigrationPlan] = {}
+        self._batch_runner = BatchRunner(self)
 
     # ------------------------------------------------------------------------------------------
     # lifecycle
@@ -326,7 +344,7 @@ class Engine:
             ProcessEngineError: the version is suspended.
             InvalidArgumentError: variables that are not a dict of JSON-compatible values.
         """
-        checked = _checked_variables(variables)
+        checked = checked_variables(variables)
         with self._store.transaction() as tx:
             row = tx.find_definition(key, version=version, version_tag=version_tag)
             if row is None:
@@ -434,7 +452,7 @@ class Engine:
         Without ``local`` each variable goes where it is already visible from the scope, or on
         the process instance when it is new (Camunda's setVariable).
         """
-        checked = _checked_variables(variables)
+        checked = checked_variables(variables)
         with self._store.transaction() as tx:
             owner = tx.get_row("element_instances", scope_id)
         process_instance_id = None if owner is None else str(owner["process_instance_id"])
@@ -474,7 +492,7 @@ class Engine:
         with self._store.transaction() as tx:
             row = tx.get_row("user_tasks", task_id)
         if row is None:
-            raise NotFoundError(f"no open user task '{task_id}' (unknown, or already completed)")
+            raise NotFoundError(_no_task(task_id))
         return _task_info(UserTask(**row))
 
     def claim(self, task_id: str, user: str) -> UserTaskInfo:
@@ -499,9 +517,10 @@ class Engine:
                 ex.state.elements.get(task.element_instance_id),
                 {"task_id": task_id, "assignee": user},
             )
+            user_tasks.notify_listeners(ex, task, "assignment")
             return _task_info(task)
 
-        return self._command(self._task_owner(task_id), action)
+        return self._command(self._task_owner(task_id), action, gone=_no_task(task_id))
 
     def unclaim(self, task_id: str) -> UserTaskInfo:
         def action(ex: Execution) -> UserTaskInfo:
@@ -515,7 +534,7 @@ class Engine:
             )
             return _task_info(task)
 
-        return self._command(self._task_owner(task_id), action)
+        return self._command(self._task_owner(task_id), action, gone=_no_task(task_id))
 
     def complete_user_task(self, task_id: str, variables: Mapping[str, Any] | None = None) -> None:
         """Complete an open user task; the token moves on to its next wait states.
@@ -524,22 +543,20 @@ class Engine:
             NotFoundError: no open task with this id (never existed, or already completed).
             ProcessEngineError: the process instance is suspended.
         """
-        checked = _checked_variables(variables)
+        checked = checked_variables(variables)
 
         def action(ex: Execution) -> None:
             task = _open_task(ex, task_id)
             _require_not_suspended(ex)
-            instance = ex.state.elements[task.element_instance_id]
-            ex.history("task.completed", instance, {"task_id": task_id, "assignee": task.assignee})
-            ex.complete_with_variables(instance, checked)
+            user_tasks.complete_task(ex, task, checked)
 
-        self._command(self._task_owner(task_id), action)
+        self._command(self._task_owner(task_id), action, gone=_no_task(task_id))
 
     def _task_owner(self, task_id: str) -> str:
         with self._store.transaction() as tx:
             row = tx.get_row("user_tasks", task_id)
         if row is None:
-            raise NotFoundError(f"no open user task '{task_id}' (unknown, or already completed)")
+            raise NotFoundError(_no_task(task_id))
         return str(row["process_instance_id"])
 
     # ------------------------------------------------------------------------------------------
@@ -561,7 +578,7 @@ class Engine:
         Raises:
             NotFoundError: nothing waits for this message (nothing is changed).
         """
-        checked = _checked_variables(variables)
+        checked = checked_variables(variables)
         key = None if correlation_key is None else str(correlation_key)
         for _attempt in range(3):
             with self._store.transaction() as tx:
@@ -660,23 +677,26 @@ class Engine:
         Raises:
             NotFoundError: no such job (unknown, or already completed).
         """
-        checked = _checked_variables(variables)
+        checked = checked_variables(variables)
 
         def action(ex: Execution) -> None:
             job = _open_job(ex, job_id)
             _require_not_suspended(ex)
             instance = ex.state.elements[job.element_instance_id]
             ex.history("job.completed", instance, {"job_id": job_id, "worker": job.worker})
+            ex.state.remove(job)  # done, even if end listeners keep the element a while
             if job.kind == JobKind.LISTENER:
-                ex.state.remove(job)
                 if checked:
                     ex.set_variables(instance.id, checked, local=False)
                 payload = job.payload or {}
-                ex.listener_completed(instance, str(payload["event"]), int(payload["index"]))
+                if payload.get("listener") == "task":
+                    user_tasks.task_listener_completed(ex, instance, payload)
+                else:
+                    ex.listener_completed(instance, str(payload["event"]), int(payload["index"]))
             else:
                 ex.complete_with_variables(instance, checked)
 
-        self._command(self._job_owner(job_id), action)
+        self._command(self._job_owner(job_id), action, gone=_no_job(job_id))
 
     def fail_job(
         self,
@@ -709,7 +729,7 @@ class Engine:
                 ex.raise_incident(instance, "JOB_NO_RETRIES", error_message, job_id=job_id)
             ex.state.touch(job)
 
-        self._command(self._job_owner(job_id), action)
+        self._command(self._job_owner(job_id), action, gone=_no_job(job_id))
 
     def update_job_retries(self, job_id: str, retries: int) -> None:
         """Give a job new retries (a failed job becomes activatable; resolve its incident)."""
@@ -721,7 +741,7 @@ class Engine:
             job.retries = retries
             ex.state.touch(job)
 
-        self._command(self._job_owner(job_id), action)
+        self._command(self._job_owner(job_id), action, gone=_no_job(job_id))
 
     def throw_error(
         self,
@@ -734,7 +754,7 @@ class Engine:
 
         Uncaught, it becomes an incident on the job's element (never a silent end).
         """
-        checked = _checked_variables(variables)
+        checked = checked_variables(variables)
 
         def action(ex: Execution) -> None:
             job = _open_job(ex, job_id)
@@ -744,18 +764,18 @@ class Engine:
                 instance,
                 {"job_id": job_id, "error_code": error_code, "message": message},
             )
-            if not events.throw_error(ex, instance, error_code, message, checked):
+            if not events.throw_error(ex, instance, error_code, message, checked, job_id=job_id):
                 job.state = JobState.FAILED
                 job.error_message = message or f"error '{error_code}' not caught"
                 ex.state.touch(job)
 
-        self._command(self._job_owner(job_id), action)
+        self._command(self._job_owner(job_id), action, gone=_no_job(job_id))
 
     def _job_owner(self, job_id: str) -> str:
         with self._store.transaction() as tx:
             row = tx.get_row("jobs", job_id)
         if row is None:
-            raise NotFoundError(f"no job '{job_id}' (unknown, or already completed)")
+            raise NotFoundError(_no_job(job_id))
         return str(row["process_instance_id"])
 
     def worker(self, job_type: str) -> Callable[[JobHandler], JobHandler]:
@@ -837,6 +857,8 @@ class Engine:
         return fired
 
     def _fire_timer(self, tx: StoreTransaction, row: dict[str, Any]) -> int:
+        if tx.get_row("jobs", row["id"]) is None:
+            return 0  # gone since it was listed: its owner left (or its instance ended)
         if not row["process_instance_id"]:  # a timer start event of a definition
             tx.delete("jobs", [row])
             deployed = self._deployed_process(tx, row["definition_id"])
@@ -892,7 +914,7 @@ class Engine:
 
         Returns how many subscriptions were triggered and instances started.
         """
-        checked = _checked_variables(variables)
+        checked = checked_variables(variables)
         with self._store.transaction() as tx:
             return self._broadcast(tx, name, checked)
 
@@ -933,7 +955,7 @@ class Engine:
 
         if not element_ids:
             raise InvalidArgumentError("name at least one element to activate")
-        checked = _checked_variables(variables)
+        checked = checked_variables(variables)
         with self._store.transaction() as tx:
             owner = tx.get_row("element_instances", element_instance_id)
         if owner is None or owner["element_type"] != "adHocSubProcess":
@@ -948,6 +970,295 @@ class Engine:
             return [i.id for i in activate_elements(ex, instance, node, element_ids)]
 
         return self._command(str(owner["process_instance_id"]), action)
+
+    # ------------------------------------------------------------------------------------------
+    # migration
+    # ------------------------------------------------------------------------------------------
+    def migration_plan(
+        self, source_definition_id: str, target_definition_id: str
+    ) -> MigrationPlanBuilder:
+        """Start a plan moving instances of one definition version to another.
+
+        Raises:
+            NotFoundError: either definition is unknown.
+        """
+        self._migration_processes(source_definition_id, target_definition_id)
+        return MigrationPlanBuilder(self, source_definition_id, target_definition_id)
+
+    def migration_plan_between(
+        self,
+        key: str,
+        *,
+        from_version: int | None = None,
+        from_version_tag: str | None = None,
+        to_version: int | None = None,
+        to_version_tag: str | None = None,
+    ) -> MigrationPlanBuilder:
+        """A plan named by versions or version tags instead of ids, so the same plan file
+        works on staging and production. The target defaults to the latest version."""
+        with self._store.transaction() as tx:
+            source = tx.find_definition(key, version=from_version, version_tag=from_version_tag)
+            target = tx.find_definition(key, version=to_version, version_tag=to_version_tag)
+        if source is None:
+            raise NotFoundError(f"no version of '{key}' matches the migration's source")
+        if target is None:
+            raise NotFoundError(f"no version of '{key}' matches the migration's target")
+        return MigrationPlanBuilder(self, source["id"], target["id"])
+
+    def _migration_processes(
+        self, source_definition_id: str, target_definition_id: str
+    ) -> tuple[DeployedProcess, DeployedProcess]:
+        with self._store.transaction() as tx:
+            return (
+                self._deployed_process(tx, source_definition_id),
+                self._deployed_process(tx, target_definition_id),
+            )
+
+    def check_migration_plan(self, plan: MigrationPlan) -> MigrationPlan:
+        """The plan, if it is valid against both definitions.
+
+        Raises:
+            NotFoundError: a definition of the plan is unknown.
+            MigrationPlanValidationError: every problem of the plan at once.
+        """
+        source, target = self._migration_processes(
+            plan.source_definition_id, plan.target_definition_id
+        )
+        violations = plan_violations(plan, source.process, target.process)
+        if violations:
+            raise MigrationPlanValidationError(violations)
+        return plan
+
+    def _migration_selection(
+        self,
+        plan: MigrationPlan,
+        process_instance_ids: list[str] | None,
+        query: Mapping[str, Any] | None,
+        *,
+        strict: bool,
+    ) -> list[str]:
+        selected = list(dict.fromkeys(process_instance_ids or []))
+        if query is not None:
+            found = self.process_instances({**query, "definition_id": plan.source_definition_id})
+            selected.extend(i.id for i in found if i.id not in selected)
+        if not selected:
+            raise InvalidArgumentError("no process instances selected for migration")
+        if strict and process_instance_ids:
+            with self._store.transaction() as tx:
+                wrong = []
+                for pid in process_instance_ids:
+                    row = tx.get_process_instance(pid)
+                    if row is None:
+                        raise NotFoundError(f"no process instance '{pid}'")
+                    if row["definition_id"] != plan.source_definition_id:
+                        wrong.append(f"{pid} ({row['definition_id']})")
+            if wrong:
+                raise InvalidArgumentError(
+                    f"not instances of the plan's source '{plan.source_definition_id}': "
+                    + ", ".join(wrong)
+                )
+        return selected
+
+    def validate_migration(
+        self,
+        plan: MigrationPlan,
+        process_instance_ids: list[str] | None = None,
+        query: Mapping[str, Any] | None = None,
+    ) -> MigrationValidationReport:
+        """A dry run: for each selected instance, whether it can migrate and exactly what would
+        be kept, created, removed and re-pointed. Nothing changes."""
+        self.check_migration_plan(plan)
+        ids = self._migration_selection(plan, process_instance_ids, query, strict=False)
+        return MigrationValidationReport([], validate_instances(self, plan, ids))
+
+    def migrate(
+        self,
+        plan: MigrationPlan,
+        process_instance_ids: list[str] | None = None,
+        query: Mapping[str, Any] | None = None,
+        *,
+        operator: str | None = None,
+    ) -> MigrationResult:
+        """Migrate the selected instances now, each atomically; one that fails (a transform
+        that raises, a contract not met, an unmapped active element) is skipped whole, with
+        its reason.
+
+        Raises:
+            MigrationPlanValidationError: the plan is wrong (nothing changed).
+            InvalidArgumentError: an empty selection, or instances of another definition.
+        """
+        self.check_migration_plan(plan)
+        ids = self._migration_selection(plan, process_instance_ids, query, strict=True)
+        operation_id = self._ctx.new_id()
+        migrated, skipped = migrate_many(
+            self, plan, ids, operation_id=operation_id, operator=operator
+        )
+        with self._store.transaction() as tx:
+            tx.insert(
+                "operations",
+                [
+                    {
+                        "id": operation_id,
+                        "kind": "migration",
+                        "state": "COMPLETED" if not skipped else "COMPLETED_WITH_SKIPS",
+                        "created_at": self._now(),
+                        "updated_at": None,
+                        "revision": 1,
+                        "data": {
+                            "plan": plan.to_json(),
+                            "process_instance_ids": migrated,
+                            "skipped": skipped,
+                            "operator": operator,
+                        },
+                    }
+                ],
+            )
+        return MigrationResult(operation_id, migrated, skipped)
+
+    def migrate_async(
+        self,
+        plan: MigrationPlan,
+        process_instance_ids: list[str] | None = None,
+        query: Mapping[str, Any] | None = None,
+        *,
+        batch_size: int = 500,
+        canary: int = 0,
+        max_failure_rate: float | None = None,
+        operator: str | None = None,
+        start: bool = True,
+    ) -> Batch:
+        """Migrate in the background, ``batch_size`` instances a step, with a persisted cursor.
+
+        ``canary``: pause after that many instances for review. ``max_failure_rate``: pause
+        when the share of skipped instances passes it. With ``start=False`` the batch waits
+        for ``resume_batch`` or ``run_batches``.
+        """
+        self.check_migration_plan(plan)
+        if batch_size < 1 or canary < 0:
+            raise InvalidArgumentError("batch_size must be >= 1 and canary >= 0")
+        ids = self._migration_selection(plan, process_instance_ids, query, strict=True)
+        batch_id = self._ctx.new_id()
+        now = self._now()
+        with self._store.transaction() as tx:
+            tx.insert(
+                "operations",
+                [
+                    {
+                        "id": batch_id,
+                        "kind": "batch",
+                        "state": "RUNNING",
+                        "created_at": now,
+                        "updated_at": None,
+                        "revision": 1,
+                        "data": {
+                            "operation": "migration",
+                            "plan": plan.to_json(),
+                            "batch_size": batch_size,
+                            "canary": canary,
+                            "max_failure_rate": max_failure_rate,
+                            "operator": operator,
+                            "processed": 0,
+                            "seconds": 0.0,
+                            "failures": 0,
+                        },
+                    }
+                ],
+            )
+            for start_at in range(0, len(ids), 5000):
+                tx.insert(
+                    "operation_items",
+                    [
+                        {
+                            "id": f"{batch_id}:{n}",
+                            "operation_id": batch_id,
+                            "process_instance_id": pid,
+                            "position": n,
+                            "state": "PENDING",
+                            "reason": None,
+                            "updated_at": None,
+                            "revision": 1,
+                        }
+                        for n, pid in enumerate(ids[start_at : start_at + 5000], start=start_at)
+                    ],
+                )
+        self._batch_plans[batch_id] = plan
+        if start:
+            self._batch_runner.start(batch_id)
+        return self.batch(batch_id)
+
+    def batches(self) -> list[Batch]:
+        with self._store.transaction() as tx:
+            return [batch_info(tx, row) for row in tx.list_rows("operations", kind="batch")]
+
+    def batch(self, batch_id: str) -> Batch:
+        with self._store.transaction() as tx:
+            row = tx.get_row("operations", batch_id)
+            if row is None or row["kind"] != "batch":
+                raise NotFoundError(f"no batch '{batch_id}'")
+            return batch_info(tx, row)
+
+    def wait_batch(self, batch_id: str, timeout: float | None = None) -> Batch:
+        """Wait for this engine's thread of the batch to stop (done, paused or cancelled)."""
+        self._batch_runner.wait(batch_id, timeout)
+        return self.batch(batch_id)
+
+    def pause_batch(self, batch_id: str) -> Batch:
+        return self._set_batch_state(batch_id, "PAUSED", ("RUNNING",))
+
+    def resume_batch(self, batch_id: str, *, wait: bool = False) -> Batch:
+        """Continue a paused batch, or one whose engine stopped (a crash): from its cursor."""
+        self._set_batch_state(batch_id, "RUNNING", ("PAUSED", "RUNNING"))
+        if wait:
+            self._batch_runner.run(batch_id)
+        else:
+            self._batch_runner.start(batch_id)
+        return self.batch(batch_id)
+
+    def cancel_batch(self, batch_id: str) -> Batch:
+        return self._set_batch_state(batch_id, "CANCELED", ("RUNNING", "PAUSED"))
+
+    def retry_skipped(self, batch_id: str, *, wait: bool = False) -> Batch:
+        """Put the batch's skipped instances back in line (after a fix) and run it again."""
+        with self._store.transaction() as tx:
+            row = tx.get_row("operations", batch_id)
+            if row is None or row["kind"] != "batch":
+                raise NotFoundError(f"no batch '{batch_id}'")
+            items = tx.list_operation_items(batch_id, "SKIPPED")
+            for item in items:
+                item["state"] = "PENDING"
+                item["reason"] = None
+            if items:
+                tx.update("operation_items", items)
+            data = dict(row["data"] or {})
+            data["failures"] = 0
+            data["processed"] = 0
+            data["seconds"] = 0.0
+            row["data"] = data
+            row["state"] = "RUNNING"
+            tx.update("operations", [row])
+        return self.resume_batch(batch_id, wait=wait)
+
+    def run_batches(self) -> int:
+        """Run every RUNNING batch to its end in this thread (for a worker process, or after a
+        restart). Returns how many batches were worked on."""
+        running = [b for b in self.batches() if b.state == "RUNNING"]
+        for batch in running:
+            self._batch_runner.run(batch.id)
+        return len(running)
+
+    def _set_batch_state(self, batch_id: str, state: str, allowed: tuple[str, ...]) -> Batch:
+        with self._store.transaction() as tx:
+            row = tx.get_row("operations", batch_id)
+            if row is None or row["kind"] != "batch":
+                raise NotFoundError(f"no batch '{batch_id}'")
+            if row["state"] not in allowed:
+                raise ProcessEngineError(
+                    f"batch '{batch_id}' is {row['state']}; it cannot become {state}"
+                )
+            row["state"] = state
+            row["updated_at"] = self._now()
+            tx.update("operations", [row])
+        return self.batch(batch_id)
 
     # ------------------------------------------------------------------------------------------
     # modification and undo
@@ -1028,7 +1339,9 @@ class Engine:
             elif incident.type in ("EXPRESSION", "CONDITION", "CALLED_ELEMENT"):
                 ex.retry_activation(instance)
 
-        self._command(str(row["process_instance_id"]), action)
+        self._command(
+            str(row["process_instance_id"]), action, gone=f"no open incident '{incident_id}'"
+        )
 
     def history(self, process_instance_id: str) -> list[HistoryEntry]:
         """The instance's audit trail, oldest first."""
@@ -1051,16 +1364,34 @@ class Engine:
     # ------------------------------------------------------------------------------------------
     # the command runner
     # ------------------------------------------------------------------------------------------
-    def _command(self, process_instance_id: str, action: Callable[[Execution], T]) -> T:
+    def _command(
+        self,
+        process_instance_id: str,
+        action: Callable[[Execution], T],
+        *,
+        gone: str | None = None,
+    ) -> T:
         with self._store.transaction() as tx:
-            return self._run(tx, process_instance_id, action)
+            return self._run(tx, process_instance_id, action, gone=gone)
 
     def _run(
-        self, tx: StoreTransaction, process_instance_id: str, action: Callable[[Execution], T]
+        self,
+        tx: StoreTransaction,
+        process_instance_id: str,
+        action: Callable[[Execution], T],
+        *,
+        gone: str | None = None,
     ) -> T:
-        """One command on one instance inside ``tx``, then its effects on other instances."""
+        """One command on one instance inside ``tx``, then its effects on other instances.
+
+        ``gone``: the NotFoundError message for a command on a task, job or incident of the
+        instance, in case the instance ended since the caller found it (a concurrent command
+        completed it): what the command addresses ended with it.
+        """
         record = self._instance_record(tx, process_instance_id, for_update=True)
         if record.state not in _LIVE:
+            if gone is not None:
+                raise NotFoundError(gone)
             raise ProcessEngineError(
                 f"process instance '{process_instance_id}' has ended ({record.state})"
             )
@@ -1127,7 +1458,7 @@ class Engine:
         self._start(
             tx,
             self._deployed_process(tx, row["id"]),
-            variables=_checked_variables(data["variables"]),
+            variables=checked_variables(data["variables"]),
             business_key=data.get("business_key"),
             parent=(f.process_instance_id, f.element_instance_id),
         )
@@ -1300,17 +1631,25 @@ async def _await(awaitable: Any) -> Any:
     return await awaitable
 
 
+def _no_task(task_id: str) -> str:
+    return f"no open user task '{task_id}' (unknown, or already completed)"
+
+
+def _no_job(job_id: str) -> str:
+    return f"no job '{job_id}' (unknown, or already completed)"
+
+
 def _open_task(ex: Execution, task_id: str) -> UserTask:
     task = ex.state.user_tasks.get(task_id)
     if task is None:
-        raise NotFoundError(f"no open user task '{task_id}' (unknown, or already completed)")
+        raise NotFoundError(_no_task(task_id))
     return task
 
 
 def _open_job(ex: Execution, job_id: str) -> Job:
     job = ex.state.jobs.get(job_id)
     if job is None or job.kind not in (JobKind.TASK, JobKind.LISTENER):
-        raise NotFoundError(f"no job '{job_id}' (unknown, or already completed)")
+        raise NotFoundError(_no_job(job_id))
     return job
 
 
@@ -1319,51 +1658,6 @@ def _require_not_suspended(ex: Execution) -> None:
         raise ProcessEngineError(
             f"process instance '{ex.state.instance.id}' is suspended; activate it first"
         )
-
-
-_JSON_SCALARS = (str, int, bool, Decimal, datetime, date, type(None))
-
-
-def _checked_variables(variables: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """Variables as the engine stores them; floats become exact decimals.
-
-    Raises:
-        InvalidArgumentError: not a mapping of names to JSON-compatible values.
-    """
-    if variables is None:
-        return None
-    if not isinstance(variables, Mapping):
-        raise InvalidArgumentError(
-            f"variables must be a dict of name -> value, not {type(variables).__name__}"
-        )
-    checked: dict[str, Any] = {}
-    for name, value in variables.items():
-        if not isinstance(name, str) or not name:
-            raise InvalidArgumentError(f"variable names must be non-empty strings, not {name!r}")
-        checked[name] = _checked_value(value, name)
-    return checked
-
-
-def _checked_value(value: Any, path: str) -> Any:
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise InvalidArgumentError(f"variable '{path}' is {value}, which JSON cannot hold")
-        return Decimal(repr(value))
-    if isinstance(value, _JSON_SCALARS):
-        return value
-    if isinstance(value, Mapping):
-        out = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise InvalidArgumentError(f"variable '{path}' has a non-string key {k!r}")
-            out[k] = _checked_value(v, f"{path}.{k}")
-        return out
-    if isinstance(value, (list, tuple)):
-        return [_checked_value(v, f"{path}[{i}]") for i, v in enumerate(value)]
-    raise InvalidArgumentError(
-        f"variable '{path}' has type {type(value).__name__}; use JSON-compatible values "
-        "(str, int, float, Decimal, bool, None, date/datetime, list, dict)"
-    )
 
 
 def _instance_info(record: ProcessInstanceRecord) -> ProcessInstance:

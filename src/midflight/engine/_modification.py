@@ -16,6 +16,7 @@ from midflight.change import (
 from midflight.engine._types import ActivityInstance
 from midflight.errors import InvalidArgumentError, NotFoundError, ProcessEngineError
 from midflight.runtime.execution import Execution
+from midflight.runtime.variables import checked_variables
 
 if TYPE_CHECKING:
     from midflight.engine._engine import Engine
@@ -96,13 +97,11 @@ class _InstructionBuilder:
         return self._add("cancel_all", element_id)
 
     def _attach(self, *, variables: Mapping[str, Any], local: bool) -> Any:
-        from midflight.engine._engine import _checked_variables
-
         if not self._instructions or not self._instructions[-1].starts:
             raise InvalidArgumentError(
                 "set_variable(s) attaches to the previous start instruction; add one first"
             )
-        checked = _checked_variables(variables) or {}
+        checked = checked_variables(variables) or {}
         last = self._instructions[-1]
         if local:
             last = replace(last, local_variables={**last.local_variables, **checked})
@@ -399,7 +398,12 @@ def undo_operation(engine: Engine, operation_id: str) -> dict[str, str]:
     if operation["state"] == "UNDONE":
         raise ProcessEngineError(f"operation '{operation_id}' was undone already")
     outcome: dict[str, str] = {}
-    for process_instance_id in (operation["data"] or {}).get("process_instance_ids", []):
+    if operation["kind"] == "batch":
+        with engine._store.transaction() as tx:
+            ids = [i["process_instance_id"] for i in tx.list_operation_items(operation_id, "DONE")]
+    else:
+        ids = list((operation["data"] or {}).get("process_instance_ids", []))
+    for process_instance_id in ids:
         try:
             with engine._store.transaction() as tx:
                 _undo_instance(engine, tx, operation_id, process_instance_id)

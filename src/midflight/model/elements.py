@@ -142,7 +142,9 @@ class Expression:
     language: ExpressionLanguage = ExpressionLanguage.FEEL
 
     @classmethod
-    def from_source(cls, raw: str, *, default: ExpressionLanguage = ExpressionLanguage.STATIC) -> Expression:
+    def from_source(
+        cls, raw: str, *, default: ExpressionLanguage = ExpressionLanguage.STATIC
+    ) -> Expression:
         """Classify ``raw`` as written in a model attribute or element.
 
         ``=...`` is FEEL, text containing ``${`` or ``#{`` is JUEL, anything else is ``default``.
@@ -605,9 +607,7 @@ class Process:
         return tuple(self.flows[f] for f in self.node(element_id).incoming)
 
     def start_events(self, container_id: str | None = None) -> tuple[FlowNode, ...]:
-        return tuple(
-            n for n in self.children_of(container_id) if n.type is ElementType.START_EVENT
-        )
+        return tuple(n for n in self.children_of(container_id) if n.type is ElementType.START_EVENT)
 
     def event_subprocesses(self, container_id: str | None = None) -> tuple[FlowNode, ...]:
         return tuple(

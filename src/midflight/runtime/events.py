@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from midflight.errors import InvalidArgumentError
+from midflight.errors import ExpressionError, InvalidArgumentError
 from midflight.model import (
     MULTI_INSTANCE_BODY_SUFFIX,
     ElementType,
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from midflight.runtime.execution import Execution
 
 __all__ = [
+    "compensation_running",
     "fire_timer",
     "notify_parent_completed",
     "on_completed",
@@ -39,6 +40,7 @@ __all__ = [
     "throw_error",
     "throw_escalation",
     "trigger",
+    "trigger_conditions",
 ]
 
 _CONTAINERS = frozenset(
@@ -110,6 +112,7 @@ def subscribe_definition(
         ex.subscribe(owner, catch, kind="signal", name=name, correlation_key=None)
     elif definition.type is EventDefinitionType.CONDITIONAL:
         ex.subscribe(owner, catch, kind="conditional", name=catch.id, correlation_key=None)
+        ex.check_conditions()  # evaluated on scope activation: it may hold already
     elif definition.type is EventDefinitionType.LINK:
         return  # link catch events are reached by their throw event, never subscribed
     else:
@@ -190,6 +193,49 @@ def fire_timer(ex: Execution, job: Job) -> None:
             payload=next_payload,
         )
     trigger(ex, owner, catch_id, None)
+
+
+def trigger_conditions(ex: Execution) -> bool:
+    """Trigger the conditional subscriptions whose condition became true; True if any did.
+
+    An event fires when its condition *becomes* true. A non-interrupting one stays subscribed
+    and remembers that its condition holds (``correlation_key`` is ``"holds"``): it fires again
+    only after the condition was false in between.
+    """
+    fired = False
+    for sub in [s for s in ex.state.subscriptions.values() if s.kind == "conditional"]:
+        owner = ex.state.elements.get(sub.element_instance_id)
+        if owner is None or sub.id not in ex.state.subscriptions:
+            continue
+        catch = ex.process.node(sub.element_id)
+        definition = next(
+            d for d in catch.event_definitions if d.type is EventDefinitionType.CONDITIONAL
+        )
+        if definition.condition is None:
+            continue
+        try:
+            holds = ex.evaluate(definition.condition, owner.id) is True
+        except ExpressionError as exc:
+            ex.raise_incident(owner, "EXPRESSION", str(exc))
+            continue
+        held = sub.correlation_key == _HOLDS
+        if holds == held:
+            continue
+        if not holds:
+            sub.correlation_key = None
+            ex.state.touch(sub)
+            continue
+        if _interrupts(catch):
+            ex.state.remove(sub)
+        else:
+            sub.correlation_key = _HOLDS
+            ex.state.touch(sub)
+        trigger(ex, owner, catch.id, None)
+        fired = True
+    return fired
+
+
+_HOLDS = "holds"
 
 
 def _interrupts(catch: FlowNode) -> bool:
@@ -340,6 +386,8 @@ def throw_error(
     code: str,
     message: str | None = None,
     variables: Mapping[str, Any] | None = None,
+    *,
+    job_id: str | None = None,
 ) -> bool:
     """Throw BPMN error ``code`` from ``instance``. Returns True if something caught it.
 
@@ -383,6 +431,7 @@ def throw_error(
         instance,
         "UNHANDLED_ERROR",
         f"error '{code}' was thrown but no error event catches it{detail}",
+        job_id=job_id,  # resolving the incident gives the throwing job another attempt
     )
     return False
 
@@ -434,9 +483,14 @@ def throw_escalation(ex: Execution, instance: ElementInstance, code: str) -> boo
 # compensation
 # ----------------------------------------------------------------------------------------------
 def on_completed(ex: Execution, instance: ElementInstance, node: FlowNode) -> None:
-    """An activity that can be compensated leaves a compensation subscription in its scope."""
+    """An activity that can be compensated leaves a compensation subscription in its scope;
+    a compensation handler that completes lets the throw event waiting for it check on it."""
     if instance.parent_id is None or not node.is_activity:
         return
+    if node.is_for_compensation:
+        for sibling in ex.state.children(instance.parent_id):
+            if sibling.id != instance.id and _throws_compensation(ex, sibling):
+                ex.check_scope(sibling)  # runs after this handler has left
     for boundary in ex.process.boundary_events(node.id):
         if boundary.compensation_handler is None:
             continue
@@ -451,6 +505,26 @@ def on_completed(ex: Execution, instance: ElementInstance, node: FlowNode) -> No
             name=boundary.compensation_handler,
             correlation_key=order,
         )
+
+
+def _throws_compensation(ex: Execution, instance: ElementInstance) -> bool:
+    if instance.element_type not in (
+        ElementType.INTERMEDIATE_THROW_EVENT.value,
+        ElementType.END_EVENT.value,
+    ):
+        return False
+    node = ex.process.node(instance.element_id)
+    return any(d.type is EventDefinitionType.COMPENSATE for d in node.event_definitions)
+
+
+def compensation_running(ex: Execution, thrower: ElementInstance) -> bool:
+    """Does a compensation handler still run in the scope of the compensation ``thrower``?"""
+    return any(
+        child.id != thrower.id
+        and ex.process.has_node(child.element_id)
+        and ex.process.node(child.element_id).is_for_compensation
+        for child in ex.state.children(thrower.parent_id or "")
+    )
 
 
 def throw_compensation(

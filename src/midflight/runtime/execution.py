@@ -243,31 +243,15 @@ class Execution:
 
     def _trigger_conditions(self) -> bool:
         """Trigger the conditional subscriptions whose condition now holds; True if any did."""
-        from midflight.model import EventDefinitionType
         from midflight.runtime import events
 
         self._variables_changed = False
-        fired = False
-        for sub in [s for s in self.state.subscriptions.values() if s.kind == "conditional"]:
-            owner = self.state.elements.get(sub.element_instance_id)
-            if owner is None or sub.id not in self.state.subscriptions:
-                continue
-            catch = self.process.node(sub.element_id)
-            definition = next(
-                d for d in catch.event_definitions if d.type is EventDefinitionType.CONDITIONAL
-            )
-            if definition.condition is None:
-                continue
-            try:
-                holds = self.evaluate(definition.condition, owner.id) is True
-            except ExpressionError as exc:
-                self.raise_incident(owner, "EXPRESSION", str(exc))
-                continue
-            if holds:
-                self.state.remove(sub)
-                events.trigger(self, owner, catch.id, None)
-                fired = True
-        return fired
+        return events.trigger_conditions(self)
+
+    def check_conditions(self) -> None:
+        """Evaluate the conditional subscriptions once every token rests (a new subscription's
+        condition may hold already, without any variable changing)."""
+        self._variables_changed = True
 
     def _push_flows(self, flows: Sequence[SequenceFlow], scope_id: str) -> None:
         # Reversed so the first outgoing flow is processed first.

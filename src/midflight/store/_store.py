@@ -53,6 +53,7 @@ from midflight.store.schema import (
     history,
     jobs,
     metadata,
+    operation_items,
     process_definitions,
     process_instances,
     record_columns,
@@ -138,7 +139,8 @@ def _get_statement(table: Table) -> Select[Any]:
 
 _INSERT: dict[str, Insert] = {name: table.insert() for name, table in _TABLES.items()}
 _UPDATE: dict[str, Update] = {
-    name: _update_statement(_TABLES[name]) for name in (*RECORD_TABLE_ORDER, "operations")
+    name: _update_statement(_TABLES[name])
+    for name in (*RECORD_TABLE_ORDER, "operations", "operation_items")
 }
 _DELETE: dict[str, Delete] = {name: _delete_statement(_TABLES[name]) for name in RECORD_TABLE_ORDER}
 _GET: dict[str, Select[Any]] = {name: _get_statement(table) for name, table in _TABLES.items()}
@@ -500,6 +502,27 @@ class StoreTransaction:
         """Rows whose columns equal the values given (``None`` matches NULL), by id."""
         t, conditions = _where_equal(table, equals)
         return _dicts(self._conn.execute(select(t).where(*conditions).order_by(t.c.id)))
+
+    # -- operations -------------------------------------------------------------------------
+    def list_operation_items(
+        self, operation_id: str, state: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The items of an operation (in position order), optionally of one state."""
+        o = operation_items
+        query = select(o).where(o.c.operation_id == operation_id)
+        if state is not None:
+            query = query.where(o.c.state == state)
+        return _dicts(self._conn.execute(query.order_by(o.c.position).limit(limit)))
+
+    def count_operation_items(self, operation_id: str) -> dict[str, int]:
+        """How many items of an operation are in each state."""
+        o = operation_items
+        query = (
+            select(o.c.state, func.count())
+            .where(o.c.operation_id == operation_id)
+            .group_by(o.c.state)
+        )
+        return {str(state): int(count) for state, count in self._conn.execute(query)}
 
     # -- jobs ---------------------------------------------------------------------------------
     def acquire_jobs(

@@ -374,6 +374,21 @@ operations = Table(
     Index("ix_operations_kind_state", "kind", "state"),
 )
 
+operation_items = Table(
+    # One row per process instance an operation (a batch) covers: its cursor and skip list.
+    "operation_items",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    _id("operation_id"),
+    _id("process_instance_id"),
+    Column("position", Integer, nullable=False),
+    Column("state", String(32), nullable=False),  # PENDING, DONE, SKIPPED, UNDONE
+    Column("reason", Text),
+    Column("updated_at", UtcDateTime),
+    _revision(),
+    Index("ix_operation_items_operation_id_state_position", "operation_id", "state", "position"),
+)
+
 #: The tables holding the live rows of a process instance besides the instance itself.
 LIVE_TABLES: tuple[str, ...] = (
     "element_instances",

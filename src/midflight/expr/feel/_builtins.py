@@ -322,6 +322,14 @@ def _get_or_else(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
+@_builtin("fromAi", "value, description?, type?, schema?, options?")
+def _from_ai(
+    value: Any, description: Any = None, type: Any = None, schema: Any = None, options: Any = None
+) -> Any:
+    # Camunda 8.8 agent tools: marks a value the AI agent supplies; at run time it is the value.
+    return value
+
+
 @_builtin("assert", "value, condition, cause?")
 def _assert(value: Any, condition: Any, cause: Any = None) -> Any:
     if condition is not True:

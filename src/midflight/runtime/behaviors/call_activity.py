@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from midflight.errors import InvalidArgumentError
-from midflight.model import FlowNode
+from midflight.model import ElementType, FlowNode
 from midflight.runtime.behaviors.base import ElementBehavior
 from midflight.runtime.state import ElementInstance
 
@@ -26,11 +26,15 @@ class CallActivityBehavior(ElementBehavior):
             raise InvalidArgumentError(
                 f"called element of '{node.id}' evaluated to {process_id!r}, not a process id"
             )
-        visible = ex.variables_for(instance.id)
         variables: dict[str, Any] = {}
-        if called.propagate_all_parent_variables and not called.inputs:
-            variables.update(visible)
-        for mapping in called.inputs:
+        if called.propagate_all_parent_variables:
+            variables.update(ex.variables_for(instance.id))
+        elif _zeebe_style(ex):
+            # Camunda 8 without propagation: the input mappings (locals of the call activity)
+            variables.update(
+                {name: v.value for name, v in ex.state.scope_variables(instance.id).items()}
+            )
+        for mapping in called.inputs:  # camunda:in, on top of variables="all"
             variables[mapping.target] = (
                 None if mapping.source is None else ex.evaluate(mapping.source, instance.id)
             )
@@ -63,7 +67,14 @@ class CallActivityBehavior(ElementBehavior):
 def child_output(
     ex: Execution, instance: ElementInstance, child_variables: dict[str, Any]
 ) -> dict[str, Any]:
-    """What a completed child hands back: its mapped outputs, or all its variables."""
+    """What a completed child hands back: its mapped outputs (camunda:out), or all its variables.
+
+    Camunda 8 output mappings (``zeebe:output``) read the child's variables whether or not they
+    all propagate: with output mappings the returned variables stay local to the call activity
+    and only the mapped ones reach the parent scope (``Execution.complete_with_variables``).
+    Variables owned by an enclosing multi-instance body (its counters and output collection)
+    are never overwritten by the copies the child received when it started.
+    """
     node = ex.process.node(instance.element_id)
     called = node.called_element
     if called is None:
@@ -75,4 +86,15 @@ def child_output(
             else ex.ctx.expressions.evaluate(m.source, child_variables)
             for m in called.outputs
         }
-    return dict(child_variables) if called.propagate_all_child_variables else {}
+    if not (called.propagate_all_child_variables or (node.output_mappings and _zeebe_style(ex))):
+        return {}
+    body = ex.state.elements.get(instance.parent_id or "")
+    owned: set[str] = set()
+    if body is not None and body.element_type == ElementType.MULTI_INSTANCE_BODY.value:
+        owned = set(ex.state.scope_variables(body.id))
+    return {name: value for name, value in child_variables.items() if name not in owned}
+
+
+def _zeebe_style(ex: Execution) -> bool:
+    """Camunda 7 passes variables only through camunda:in/out; other models use io mappings."""
+    return ex.deployed.definitions.dialect != "camunda7"

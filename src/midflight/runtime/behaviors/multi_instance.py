@@ -3,11 +3,17 @@ children are the inner instances (seed 003), parallel or sequential."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from midflight.errors import InvalidArgumentError
-from midflight.model import MULTI_INSTANCE_BODY_SUFFIX, FlowNode, MultiInstance
+from midflight.model import (
+    MULTI_INSTANCE_BODY_SUFFIX,
+    ExpressionLanguage,
+    FlowNode,
+    MultiInstance,
+)
 from midflight.runtime.behaviors.base import ElementBehavior
 from midflight.runtime.state import ElementInstance
 
@@ -15,6 +21,7 @@ if TYPE_CHECKING:
     from midflight.runtime.execution import Execution
 
 _COLLECTION = "__collection"  # the evaluated input collection, kept on the body
+_VARIABLE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 def _spec(node: FlowNode) -> MultiInstance:
@@ -113,8 +120,22 @@ def start_inner(
     collection = ex.state.scope_variables(body.id).get(_COLLECTION)
     if spec.input_element and collection is not None and index < len(collection.value):
         local[spec.input_element] = collection.value[index]
+    output = _output_variable(spec)
+    if output is not None and output not in local:
+        # As Zeebe does: an output element that names a variable starts as a local null, so
+        # what a task sets under that name stays in its own inner instance, never the process.
+        local[output] = None
     _bump(ex, body, "nrOfActiveInstances", 1)
     return ex.activate(inner, body, variables=local, loop_counter=index)
+
+
+def _output_variable(spec: MultiInstance) -> str | None:
+    """The variable an output element reads (``result`` for ``=result.total``), if it is one."""
+    element = spec.output_element
+    if element is None or element.language is not ExpressionLanguage.FEEL:
+        return None
+    text = element.text.strip()
+    return text.split(".", 1)[0] if _VARIABLE_PATH.fullmatch(text) else None
 
 
 def inner_finished(ex: Execution, inner: ElementInstance, *, completed: bool) -> None:

@@ -43,7 +43,9 @@ class ThrowEventBehavior(ElementBehavior):
             return
         elif kind is EventDefinitionType.COMPENSATE:
             assert definition is not None
-            events.throw_compensation(ex, scope, definition.activity_ref)
+            handlers = events.throw_compensation(ex, scope, definition.activity_ref)
+            if definition.wait_for_completion and any(h.id in ex.state.elements for h in handlers):
+                return  # waits for its handlers: each one's completion checks on it
         elif kind is EventDefinitionType.TERMINATE:
             for sibling in ex.state.children(scope.id):
                 if sibling.id != instance.id:
@@ -60,6 +62,11 @@ class ThrowEventBehavior(ElementBehavior):
             ex.activate(target, scope, triggered=True)
             return
         ex.complete(instance)
+
+    def on_child_completed(self, ex: Execution, instance: ElementInstance, node: FlowNode) -> None:
+        """A compensation throw event goes on once the handlers it started have completed."""
+        if not events.compensation_running(ex, instance):
+            ex.complete(instance)
 
 
 def _link_catch(ex: Execution, node: FlowNode, name: str | None) -> FlowNode:

@@ -1,4 +1,20 @@
-"""User task: creates a task for people and waits until it is completed."""
+"""User task: creates a task for people and waits until it is completed.
+
+Task listeners (``camunda:taskListener`` / ``zeebe:taskListeners``) run as LISTENER jobs of the
+listener's type, handed to workers like any job:
+
+- ``create`` (Camunda 8: ``creating``) and ``assignment`` (``assigning``) are notifications: the
+  job is created when the task is created or (re)assigned, and the task does not wait for it.
+  The job belongs to the task's element instance, so it is dropped if the task ends first.
+  A task created with an assignee notifies ``create`` listeners, then ``assignment`` ones.
+- ``complete`` (``completing``) blocks, as Camunda 8's task listeners and Midflight's execution
+  listeners do: completing the task closes it and records its variables, then the element waits
+  until the listeners' jobs completed, one after the other, before it is left. A notification
+  could not outlive the element otherwise, and a worker may still set variables the next steps
+  read.
+
+Other events (Camunda 7 ``delete``/``update``/``timeout``) are read but not run.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +22,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from midflight.errors import InvalidArgumentError
-from midflight.model import Expression, FlowNode
+from midflight.model import Expression, FlowNode, Listener
 from midflight.runtime.behaviors.base import ElementBehavior
-from midflight.runtime.state import ElementInstance, UserTask
+from midflight.runtime.state import ElementInstance, JobKind, UserTask
 from midflight.runtime.timers import parse_date_time
 
 if TYPE_CHECKING:
@@ -43,6 +59,94 @@ class UserTaskBehavior(ElementBehavior):
             task.form_key = spec.form_key or spec.form_id
         ex.state.add(task)
         ex.history("task.created", instance, {"task_id": task.id, "assignee": task.assignee})
+        notify_listeners(ex, task, "create")
+        if task.assignee is not None:
+            notify_listeners(ex, task, "assignment")
+
+
+#: Task listener event names of both dialects -> the event Midflight runs them on.
+_TASK_EVENTS = {
+    "create": "create",
+    "creating": "create",
+    "assignment": "assignment",
+    "assigning": "assignment",
+    "complete": "complete",
+    "completing": "complete",
+}
+
+
+def _task_listeners(node: FlowNode, event: str) -> list[Listener]:
+    return [
+        listener
+        for listener in node.listeners
+        if listener.kind == "task" and _TASK_EVENTS.get(listener.event) == event
+    ]
+
+
+def _listener_job(
+    ex: Execution, instance: ElementInstance, listener: Listener, payload: dict[str, Any]
+) -> None:
+    job_type = ex.evaluate(listener.job_type, instance.id)
+    retries = 3 if listener.retries is None else int(ex.evaluate(listener.retries, instance.id))
+    ex.create_job(
+        instance,
+        kind=JobKind.LISTENER,
+        job_type=str(job_type),
+        retries=retries,
+        payload={"listener": "task", **payload},
+    )
+
+
+def notify_listeners(ex: Execution, task: UserTask, event: str) -> None:
+    """Create the notification jobs of the ``create`` or ``assignment`` task listeners."""
+    instance = ex.state.elements[task.element_instance_id]
+    node = ex.process.node(instance.element_id)
+    for index, listener in enumerate(_task_listeners(node, event)):
+        payload = {"event": event, "index": index, "task_id": task.id, "assignee": task.assignee}
+        _listener_job(ex, instance, listener, payload)
+
+
+def complete_task(ex: Execution, task: UserTask, variables: dict[str, Any] | None) -> None:
+    """Complete an open task with the variables its completer sent.
+
+    Without ``complete`` listeners the element is left at once; with them, the task closes and
+    the element waits for the first listener's job (see the module docstring).
+    """
+    instance = ex.state.elements[task.element_instance_id]
+    node = ex.process.node(instance.element_id)
+    ex.history("task.completed", instance, {"task_id": task.id, "assignee": task.assignee})
+    ex.state.remove(task)  # closed now, even if listeners keep the element a while
+    if not _task_listeners(node, "complete"):
+        ex.complete_with_variables(instance, variables)
+        return
+    if variables:
+        ex.set_variables(instance.id, variables, local=bool(node.output_mappings))
+    _await_complete_listener(ex, instance, node, task.id, 0)
+
+
+def _await_complete_listener(
+    ex: Execution, instance: ElementInstance, node: FlowNode, task_id: str, index: int
+) -> bool:
+    """Create the job of the ``index``-th complete listener; False when none is left."""
+    listeners = _task_listeners(node, "complete")
+    if index >= len(listeners):
+        return False
+    payload = {"event": "complete", "index": index, "task_id": task_id}
+    _listener_job(ex, instance, listeners[index], payload)
+    return True
+
+
+def task_listener_completed(
+    ex: Execution, instance: ElementInstance, payload: dict[str, Any]
+) -> None:
+    """A task listener's job completed: a ``complete`` listener lets the element go on (or
+    hands over to the next one); notifications need nothing more."""
+    if payload.get("event") != "complete":
+        return
+    node = ex.process.node(instance.element_id)
+    index = int(payload.get("index", 0)) + 1
+    if not _await_complete_listener(ex, instance, node, str(payload.get("task_id")), index):
+        ex.complete(instance)
 
 
 def _names(value: Any) -> list[str] | None:

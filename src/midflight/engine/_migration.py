@@ -1,0 +1,435 @@
+"""The migration API: plan builder, per-instance validation and dry run, migration of one or
+many instances (each atomic), and batches that run in the background with a persisted cursor."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from midflight.change import snapshot
+from midflight.change.migration import (
+    TIMER_POLICIES,
+    MigrationInstruction,
+    MigrationOutcome,
+    MigrationPlan,
+    MigrationPlanValidationError,
+    map_equal_activities,
+    migrate_instance,
+)
+from midflight.errors import (
+    ConcurrentModificationError,
+    InvalidArgumentError,
+    MidflightError,
+    ProcessEngineError,
+)
+from midflight.runtime.execution import Execution
+from midflight.runtime.state import ProcessInstanceState
+from midflight.runtime.variables import checked_variables
+
+if TYPE_CHECKING:
+    from midflight.engine._engine import Engine
+    from midflight.store import StoreTransaction
+
+__all__ = [
+    "Batch",
+    "InstanceMigrationReport",
+    "MigrationPlanBuilder",
+    "MigrationResult",
+    "MigrationValidationReport",
+]
+
+_LIVE = (ProcessInstanceState.ACTIVE, ProcessInstanceState.SUSPENDED)
+
+
+class MigrationPlanBuilder:
+    """``engine.migration_plan(source_definition_id, target_definition_id)``."""
+
+    def __init__(self, engine: Engine, source_definition_id: str, target_definition_id: str):
+        self._engine = engine
+        self._source = source_definition_id
+        self._target = target_definition_id
+        self._instructions: list[MigrationInstruction] = []
+        self._timers = "keep"
+        self._set_variables: list[tuple[str | None, Mapping[str, Any]]] = []
+        self._transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+        self._required: tuple[str, ...] = ()
+        self._schema: Mapping[str, Any] | None = None
+        self._annotation: str | None = None
+
+    def map_equal_activities(self) -> MigrationPlanBuilder:
+        """Map every element whose id, type and flow scope are the same in both versions."""
+        source, target = self._engine._migration_processes(self._source, self._target)
+        explicit = {i.source for i in self._instructions}
+        self._instructions.extend(
+            i
+            for i in map_equal_activities(source.process, target.process)
+            if i.source not in explicit
+        )
+        return self
+
+    def map(
+        self,
+        source_element_id: str,
+        target_element_id: str,
+        update_event_trigger: bool = False,
+        *,
+        timers: str | None = None,
+    ) -> MigrationPlanBuilder:
+        """Map one element (a later mapping of the same source replaces an earlier one)."""
+        self._instructions = [i for i in self._instructions if i.source != source_element_id]
+        self._instructions.append(
+            MigrationInstruction(source_element_id, target_element_id, update_event_trigger, timers)
+        )
+        return self
+
+    def timers(self, policy: str) -> MigrationPlanBuilder:
+        """``keep`` the due date, ``reset`` it from the target, or ``keep_elapsed``: the time
+        already waited counts against the target's duration."""
+        if policy not in TIMER_POLICIES:
+            raise InvalidArgumentError(
+                f"unknown timer policy '{policy}'; use one of {', '.join(TIMER_POLICIES)}"
+            )
+        self._timers = policy
+        return self
+
+    def set_variables(
+        self, variables: Mapping[str, Any], scope: str | None = None
+    ) -> MigrationPlanBuilder:
+        """Set variables on the process (``scope=None``) or on instances of a target element."""
+        self._set_variables.append((scope, checked_variables(variables) or {}))
+        return self
+
+    def transform(
+        self, function: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> MigrationPlanBuilder:
+        """A function of the process variables returning the new ones (seed 002's context
+        migration); it runs in the instance's migration transaction."""
+        if not callable(function):
+            raise InvalidArgumentError("transform needs a function(variables) -> variables")
+        self._transform = function
+        return self
+
+    def require_variables(
+        self, contract: Sequence[str] | Mapping[str, Any]
+    ) -> MigrationPlanBuilder:
+        """The target's contract: variable names, or a JSON schema of the process variables."""
+        if isinstance(contract, Mapping):
+            self._schema = dict(contract)
+        else:
+            self._required = tuple(contract)
+        return self
+
+    def annotate(self, text: str) -> MigrationPlanBuilder:
+        self._annotation = text
+        return self
+
+    def build(self) -> MigrationPlan:
+        """The validated plan.
+
+        Raises:
+            MigrationPlanValidationError: every problem of the plan, each with its instruction.
+        """
+        plan = MigrationPlan(
+            source_definition_id=self._source,
+            target_definition_id=self._target,
+            instructions=tuple(self._instructions),
+            timers=self._timers,
+            set_variables=tuple(self._set_variables),
+            transform=self._transform,
+            required_variables=self._required,
+            variables_schema=self._schema,
+            annotation=self._annotation,
+        )
+        return self._engine.check_migration_plan(plan)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceMigrationReport:
+    process_instance_id: str
+    can_migrate: bool
+    problems: list[str] = field(default_factory=list)
+    outcome: dict[str, Any] = field(default_factory=dict)  # what would be kept/created/...
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationValidationReport:
+    plan_problems: list[str]
+    instances: list[InstanceMigrationReport]
+
+    @property
+    def can_migrate_all(self) -> bool:
+        return not self.plan_problems and all(i.can_migrate for i in self.instances)
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationResult:
+    operation_id: str
+    migrated: list[str]
+    skipped: dict[str, str]  # process instance id -> reason
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A background operation over many instances, with its progress."""
+
+    id: str
+    kind: str
+    state: str  # RUNNING, PAUSED, CANCELED, COMPLETED
+    total: int
+    done: int
+    skipped: int
+    pending: int
+    created_at: datetime
+    updated_at: datetime | None
+    throughput_per_s: float | None
+    skipped_reasons: dict[str, str]
+    data: dict[str, Any]
+
+
+class _DryRun(Exception):
+    def __init__(self, outcome: MigrationOutcome) -> None:
+        self.outcome = outcome
+
+
+def migrate_one(
+    engine: Engine,
+    tx: StoreTransaction,
+    plan: MigrationPlan,
+    process_instance_id: str,
+    *,
+    operation_id: str | None,
+    operator: str | None,
+) -> MigrationOutcome:
+    """Migrate one instance inside ``tx`` (raise to roll it back)."""
+    source = engine._deployed_process(tx, plan.source_definition_id)
+    target = engine._deployed_process(tx, plan.target_definition_id)
+    record = engine._instance_record(tx, process_instance_id, for_update=True)
+    if record.definition_id != plan.source_definition_id:
+        raise InvalidArgumentError(
+            f"process instance '{process_instance_id}' is an instance of "
+            f"'{record.definition_id}', not of the plan's source '{plan.source_definition_id}'"
+        )
+    if record.state not in _LIVE:
+        raise ProcessEngineError(
+            f"process instance '{process_instance_id}' has ended ({record.state})"
+        )
+    state = engine._load_state(tx, record)
+    before = snapshot(state)
+    execution = Execution(state, target, engine._ctx)
+    outcome = migrate_instance(execution, source, plan, execution.now)
+    execution.history(
+        "process.migrated",
+        None,
+        {
+            "operation_id": operation_id,
+            "source_definition_id": plan.source_definition_id,
+            "target_definition_id": plan.target_definition_id,
+            "mapping": {i.source: i.target for i in plan.instructions},
+            "operator": operator,
+            "annotation": plan.annotation,
+            "outcome": outcome.as_dict(),
+            "snapshot": before,
+        },
+    )
+    execution.run()
+    engine._save(tx, state)
+    engine._follow_up(tx, execution.follow_ups)
+    return outcome
+
+
+def validate_instances(
+    engine: Engine, plan: MigrationPlan, ids: Sequence[str]
+) -> list[InstanceMigrationReport]:
+    reports = []
+    for process_instance_id in ids:
+        try:
+            with engine._store.transaction() as tx:
+                outcome = migrate_one(
+                    engine, tx, plan, process_instance_id, operation_id=None, operator=None
+                )
+                raise _DryRun(outcome)
+        except _DryRun as dry:
+            reports.append(
+                InstanceMigrationReport(process_instance_id, True, [], dry.outcome.as_dict())
+            )
+        except MigrationPlanValidationError as exc:
+            reports.append(
+                InstanceMigrationReport(
+                    process_instance_id, False, [str(v) for v in exc.violations]
+                )
+            )
+        except MidflightError as exc:
+            reports.append(InstanceMigrationReport(process_instance_id, False, [str(exc)]))
+    return reports
+
+
+def migrate_many(
+    engine: Engine,
+    plan: MigrationPlan,
+    ids: Sequence[str],
+    *,
+    operation_id: str,
+    operator: str | None,
+) -> tuple[list[str], dict[str, str]]:
+    """Each instance in its own transaction; a failure skips that instance, whole."""
+    migrated: list[str] = []
+    skipped: dict[str, str] = {}
+    for process_instance_id in ids:
+        try:
+            with engine._store.transaction() as tx:
+                migrate_one(
+                    engine,
+                    tx,
+                    plan,
+                    process_instance_id,
+                    operation_id=operation_id,
+                    operator=operator,
+                )
+            migrated.append(process_instance_id)
+        except ConcurrentModificationError as exc:
+            skipped[process_instance_id] = f"changed concurrently, retry it: {exc}"
+        except MigrationPlanValidationError as exc:
+            skipped[process_instance_id] = "; ".join(str(v) for v in exc.violations)
+        except MidflightError as exc:
+            skipped[process_instance_id] = str(exc)
+    return migrated, skipped
+
+
+# ----------------------------------------------------------------------------------------------
+# batches
+# ----------------------------------------------------------------------------------------------
+class BatchRunner:
+    """Runs batches of an engine in background threads; the cursor lives in the database, so
+    a batch interrupted by a crash resumes where it stopped (``engine.resume_batch``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._threads: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+
+    def start(self, batch_id: str) -> None:
+        with self._lock:
+            thread = self._threads.get(batch_id)
+            if thread is not None and thread.is_alive():
+                return
+            thread = threading.Thread(
+                target=self.run,
+                args=(batch_id,),
+                daemon=True,
+                name=f"midflight-batch-{batch_id[:8]}",
+            )
+            self._threads[batch_id] = thread
+            thread.start()
+
+    def wait(self, batch_id: str, timeout: float | None = None) -> None:
+        thread = self._threads.get(batch_id)
+        if thread is not None:
+            thread.join(timeout)
+
+    def run(self, batch_id: str) -> None:
+        """Process the batch's pending items chunk by chunk until done, paused or cancelled."""
+        engine = self._engine
+        while True:
+            with engine._store.transaction() as tx:
+                row = tx.get_row("operations", batch_id)
+                if row is None or row["state"] != "RUNNING":
+                    return
+                data = row["data"] or {}
+                chunk = tx.list_operation_items(batch_id, "PENDING", int(data["batch_size"]))
+            if not chunk:
+                self._finish(batch_id)
+                return
+            plan = engine._batch_plans.get(batch_id) or MigrationPlan.from_json(data["plan"])
+            started = time.perf_counter()
+            migrated, skipped = migrate_many(
+                engine,
+                plan,
+                [i["process_instance_id"] for i in chunk],
+                operation_id=batch_id,
+                operator=data.get("operator"),
+            )
+            elapsed = time.perf_counter() - started
+            self._record(batch_id, chunk, migrated, skipped, elapsed)
+
+    def _record(
+        self,
+        batch_id: str,
+        chunk: list[dict[str, Any]],
+        migrated: list[str],
+        skipped: dict[str, str],
+        elapsed: float,
+    ) -> None:
+        engine = self._engine
+        now = engine._now()
+        done = set(migrated)
+        for item in chunk:
+            pid = item["process_instance_id"]
+            item["state"] = "DONE" if pid in done else "SKIPPED"
+            item["reason"] = None if pid in done else skipped.get(pid)
+            item["updated_at"] = now
+        with engine._store.transaction() as tx:
+            tx.update("operation_items", chunk)
+            row = tx.get_row("operations", batch_id)
+            assert row is not None
+            data = dict(row["data"] or {})
+            data["processed"] = int(data.get("processed", 0)) + len(chunk)
+            data["seconds"] = float(data.get("seconds", 0.0)) + elapsed
+            data["failures"] = int(data.get("failures", 0)) + len(skipped)
+            row["data"] = data
+            row["updated_at"] = now
+            canary = int(data.get("canary", 0))
+            threshold = data.get("max_failure_rate")
+            if canary and data["processed"] >= canary and not data.get("canary_done"):
+                data["canary_done"] = True
+                row["state"] = "PAUSED"
+                data["paused_reason"] = f"canary of {canary} instance(s) done; review, then resume"
+            elif (
+                threshold is not None
+                and data["processed"] >= 20
+                and (data["failures"] / data["processed"] > float(threshold))
+            ):
+                row["state"] = "PAUSED"
+                data["paused_reason"] = (
+                    f"failure rate {data['failures'] / data['processed']:.0%} is above "
+                    f"{float(threshold):.0%}; fix and retry_skipped, then resume"
+                )
+            tx.update("operations", [row])
+
+    def _finish(self, batch_id: str) -> None:
+        with self._engine._store.transaction() as tx:
+            row = tx.get_row("operations", batch_id)
+            if row is None or row["state"] != "RUNNING":
+                return
+            if tx.list_operation_items(batch_id, "PENDING", 1):
+                return
+            row["state"] = "COMPLETED"
+            row["updated_at"] = self._engine._now()
+            tx.update("operations", [row])
+
+
+def batch_info(tx: StoreTransaction, row: Mapping[str, Any]) -> Batch:
+    counts = tx.count_operation_items(row["id"])
+    data = dict(row["data"] or {})
+    skipped_items = tx.list_operation_items(row["id"], "SKIPPED", 1000)
+    seconds = float(data.get("seconds", 0.0))
+    processed = int(data.get("processed", 0))
+    public = {k: v for k, v in data.items() if k not in ("plan",)}
+    return Batch(
+        id=row["id"],
+        kind=row["kind"],
+        state=row["state"],
+        total=sum(counts.values()),
+        done=counts.get("DONE", 0),
+        skipped=counts.get("SKIPPED", 0),
+        pending=counts.get("PENDING", 0),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        throughput_per_s=round(processed / seconds, 1) if seconds > 0 else None,
+        skipped_reasons={i["process_instance_id"]: i["reason"] or "" for i in skipped_items},
+        data=public,
+    )
