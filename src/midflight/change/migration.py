@@ -227,6 +227,7 @@ def plan_violations(plan: MigrationPlan, source: Process, target: Process) -> li
         _require_same_types,
         _require_hierarchy,
         _require_same_loop_kind,
+        _require_body_mapped,
         _require_join_flows,
         _require_timer_policies,
     ):
@@ -318,6 +319,30 @@ def _require_same_loop_kind(
             out.append(
                 Violation(
                     "multi-instance kind changes between sequential and parallel", s.id, i.label
+                )
+            )
+    return out
+
+
+def _require_body_mapped(
+    plan: MigrationPlan, source: Process, target: Process
+) -> list[Violation]:
+    """A multi-instance activity moves with its body (Camunda 7's
+    CannotAddMultiInstanceInnerActivityValidator): inner instances need their body's counters."""
+    out = []
+    for i, s, t in _both(plan, source, target):
+        if not (isinstance(s.loop, MultiInstance) and isinstance(t.loop, MultiInstance)):
+            continue
+        if s.id.endswith(MULTI_INSTANCE_BODY_SUFFIX):
+            continue
+        body, target_body = s.id + MULTI_INSTANCE_BODY_SUFFIX, t.id + MULTI_INSTANCE_BODY_SUFFIX
+        if plan.target_of(body) != target_body:
+            out.append(
+                Violation(
+                    f"the multi-instance activity is mapped without its multi-instance body; "
+                    f"map '{body}' to '{target_body}' too",
+                    s.id,
+                    i.label,
                 )
             )
     return out
@@ -479,12 +504,13 @@ def migrate_instance(
         order.append(instance)
         queue.extend(state.children(instance.id))
     old_parents = {i.id: i.parent_id for i in order}
+    old_elements = {i.id: i.element_id for i in order}  # source element ids, before re-pointing
     dropped = [i for i in order if plan.target_of(i.element_id) is None]
     for instance in order:
         target_id = plan.target_of(instance.element_id)
         if target_id is None:
             continue
-        mapped_parent = _mapped_parent(plan, state, old_parents, instance, root)
+        mapped_parent = _mapped_parent(plan, state, old_parents, old_elements, instance, root)
         parent = _target_parent(
             ex, plan, target, mapped_parent, target_id, created_scopes, new_parent, outcome
         )
@@ -496,7 +522,7 @@ def migrate_instance(
             state.touch(token)
     for instance in reversed(dropped):  # bottom-up: the source had it, the target does not
         if instance.id in state.elements and not state.children(instance.id):
-            ex.terminate(instance)
+            _terminate_dropped(ex, source, instance)
             outcome.removed.append(instance.id)
     _repoint_root_subscriptions(ex, source, plan, root, outcome)
     _migrate_variables(ex, plan, outcome)
@@ -508,17 +534,31 @@ def migrate_instance(
     return outcome
 
 
+def _terminate_dropped(ex: Execution, source: DeployedProcess, instance: ElementInstance) -> None:
+    """Terminate a scope the target drops; its element only exists in the source model, so
+    its behaviour (subscriptions, variables, listeners) is the source's."""
+    target = ex.deployed
+    ex.deployed, ex.process = source, source.process
+    try:
+        ex.terminate(instance)
+    finally:
+        ex.deployed, ex.process = target, target.process
+
+
 def _mapped_parent(
     plan: MigrationPlan,
     state: Any,
     old_parents: Mapping[str, str | None],
+    old_elements: Mapping[str, str],
     instance: ElementInstance,
     root: ElementInstance,
 ) -> ElementInstance:
+    """The nearest ancestor instance whose *source* element is mapped (it may have been
+    re-pointed already: its element id is then a target id, which must not be looked up)."""
     parent_id = old_parents[instance.id]
     while parent_id is not None and parent_id != root.id:
         parent = state.elements[parent_id]
-        if plan.target_of(parent.element_id) is not None:
+        if plan.target_of(old_elements[parent_id]) is not None:
             return parent  # type: ignore[no-any-return]
         parent_id = old_parents.get(parent_id)
     return root

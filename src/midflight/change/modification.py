@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from midflight.errors import InvalidArgumentError, NotFoundError
-from midflight.model import MULTI_INSTANCE_BODY_SUFFIX, ElementType, FlowNode
+from midflight.model import MULTI_INSTANCE_BODY_SUFFIX, ElementType, FlowNode, MultiInstance
 from midflight.runtime.execution import Execution
 from midflight.runtime.state import ElementInstance, ElementState
 
@@ -132,6 +132,12 @@ def _start_before(ex: Execution, instruction: ModificationInstruction) -> None:
     if instruction.variables:
         ex.set_variables(parent.id, instruction.variables, local=False)
     if parent.element_type == ElementType.MULTI_INSTANCE_BODY.value and node.is_multi_instance:
+        if ex.state.children(parent.id) and _is_sequential(ex, parent):
+            raise InvalidArgumentError(
+                f"'{node.id}' is a sequential multi-instance activity whose body "
+                f"'{parent.id}' already runs an inner instance: one runs at a time; start "
+                f"the body '{parent.element_id}' instead"
+            )
         _add_inner_instance(ex, parent, instruction.local_variables)
     else:
         ex.activate(node, parent, variables=instruction.local_variables or None)
@@ -154,6 +160,27 @@ def _interrupt(ex: Execution, node: FlowNode, parent: ElementInstance) -> None:
                     ex.terminate(child)
             for token in [t for t in ex.state.join_tokens.values() if t.scope_id == scope.id]:
                 ex.state.remove(token)
+            # As when the event happens: the scope's event-subprocess starts are consumed.
+            for sub in [
+                s for s in ex.state.subscriptions.values() if s.element_instance_id == scope.id
+            ]:
+                if _is_start_event(ex, sub.element_id):
+                    ex.state.remove(sub)
+            for job in [j for j in ex.state.jobs.values() if j.element_instance_id == scope.id]:
+                if _is_start_event(ex, str((job.payload or {}).get("catch", ""))):
+                    ex.state.remove(job)
+
+
+def _is_start_event(ex: Execution, element_id: str) -> bool:
+    return (
+        ex.process.has_node(element_id)
+        and ex.process.node(element_id).type is ElementType.START_EVENT
+    )
+
+
+def _is_sequential(ex: Execution, body: ElementInstance) -> bool:
+    loop = ex.process.node(body.element_id).loop
+    return isinstance(loop, MultiInstance) and loop.is_sequential
 
 
 def _add_inner_instance(
@@ -170,9 +197,7 @@ def _add_inner_instance(
     for name in ("nrOfActiveInstances", "nrOfCompletedInstances"):
         if name not in counters:
             ex.set_variable_local(body.id, name, 0)
-    inner = start_inner(ex, body, ex.process.node(body.element_id), index)
-    if local_variables:
-        ex.set_variables(inner.id, local_variables, local=True)
+    start_inner(ex, body, ex.process.node(body.element_id), index, local_variables)
 
 
 def _start_transition(ex: Execution, instruction: ModificationInstruction) -> None:
@@ -284,6 +309,14 @@ def _cancel_instance(
 ) -> None:
     instance = ex.state.elements.get(instruction.target)
     kind = "transition" if transition else "activity"
+    if instance is not None and instance.parent_id is None and not transition:
+        # The root activity instance: cancel everything inside it. The instance itself ends
+        # after the last instruction if nothing was started again (seed 003).
+        for child in ex.state.children(instance.id):
+            ex.terminate(child)
+        for token in [t for t in ex.state.join_tokens.values() if t.scope_id == instance.id]:
+            ex.state.remove(token)
+        return
     if instance is None or instance.parent_id is None:
         raise NotFoundError(
             f"no active {kind} instance '{instruction.target}' in process instance "
@@ -291,7 +324,7 @@ def _cancel_instance(
         )
     is_transition = instance.state != ElementState.ACTIVE
     if is_transition != transition:
-        other = "cancel_activity_instance" if is_transition else "cancel_transition_instance"
+        other = "cancel_transition_instance" if is_transition else "cancel_activity_instance"
         raise InvalidArgumentError(
             f"'{instruction.target}' is {'a transition' if is_transition else 'an activity'} "
             f"instance; use {other}"

@@ -437,12 +437,7 @@ class Engine:
                         f"no live scope '{scope}' in process instance '{process_instance_id}'"
                     )
                 return state.visible_variables(scope)
-            values: dict[str, Any] = {}
-            for event in tx.list_history(process_instance_id):
-                data = event["data"] or {}
-                if event["event"] == "variable.set" and data.get("scope_id") == process_instance_id:
-                    values[data["name"]] = data.get("value")
-            return values
+            return _final_variables(tx, process_instance_id)
 
     def set_variables(
         self, scope_id: str, variables: Mapping[str, Any], *, local: bool = False
@@ -934,7 +929,25 @@ class Engine:
             ex.state.touch(record)
             ex.history("process.suspended" if suspended else "process.activated", None)
 
-        self._command(process_instance_id, action)
+        with self._store.transaction() as tx:
+            self._run(tx, process_instance_id, action)
+            if not suspended:
+                self._resume_held_calls(tx, process_instance_id)
+
+    def _resume_held_calls(self, tx: StoreTransaction, process_instance_id: str) -> None:
+        """Called instances that completed while their caller was suspended resume it now."""
+        for row in tx.list_rows(
+            "process_instances",
+            parent_process_instance_id=process_instance_id,
+            state=ProcessInstanceState.COMPLETED.value,
+        ):
+            follow_up = FollowUp(
+                kind="child_completed",
+                process_instance_id=process_instance_id,
+                element_instance_id=row["parent_element_instance_id"],
+                data={"variables": _final_variables(tx, row["id"])},
+            )
+            self._on_child_completed(tx, follow_up)  # a no-op once the call activity left
 
     def activate_adhoc_elements(
         self,
@@ -1039,19 +1052,26 @@ class Engine:
     ) -> list[str]:
         selected = list(dict.fromkeys(process_instance_ids or []))
         if query is not None:
-            found = self.process_instances({**query, "definition_id": plan.source_definition_id})
-            selected.extend(i.id for i in found if i.id not in selected)
+            matching = self.process_instances({**query, "definition_id": plan.source_definition_id})
+            selected.extend(i.id for i in matching if i.id not in selected)
         if not selected:
             raise InvalidArgumentError("no process instances selected for migration")
         if strict and process_instance_ids:
             with self._store.transaction() as tx:
-                wrong = []
-                for pid in process_instance_ids:
-                    row = tx.get_process_instance(pid)
-                    if row is None:
-                        raise NotFoundError(f"no process instance '{pid}'")
-                    if row["definition_id"] != plan.source_definition_id:
-                        wrong.append(f"{pid} ({row['definition_id']})")
+                found = {
+                    r["id"]: r
+                    for r in tx.get_process_instances(
+                        process_instance_ids, columns=("id", "definition_id")
+                    )
+                }
+            unknown = [pid for pid in process_instance_ids if pid not in found]
+            if unknown:
+                raise NotFoundError(f"no process instance '{unknown[0]}'")
+            wrong = [
+                f"{pid} ({found[pid]['definition_id']})"
+                for pid in process_instance_ids
+                if found[pid]["definition_id"] != plan.source_definition_id
+            ]
             if wrong:
                 raise InvalidArgumentError(
                     f"not instances of the plan's source '{plan.source_definition_id}': "
@@ -1338,6 +1358,8 @@ class Engine:
                 ex.state.touch(job)
             elif incident.type in ("EXPRESSION", "CONDITION", "CALLED_ELEMENT"):
                 ex.retry_activation(instance)
+            elif incident.type == "IO_MAPPING":
+                ex.complete(instance)  # the completion (output mappings) failed: retry it
 
         self._command(
             str(row["process_instance_id"]), action, gone=f"no open incident '{incident_id}'"
@@ -1493,6 +1515,8 @@ class Engine:
             instance = ex.state.elements.get(element_instance_id or "")
             if instance is None:
                 return  # the call activity was cancelled meanwhile
+            if ex.state.instance.state == ProcessInstanceState.SUSPENDED:
+                return  # a suspended caller stays put; activation resumes it
             ex.complete_with_variables(instance, child_output(ex, instance, f.data["variables"]))
 
         self._run(tx, f.process_instance_id, resume)
@@ -1637,6 +1661,16 @@ def _no_task(task_id: str) -> str:
 
 def _no_job(job_id: str) -> str:
     return f"no job '{job_id}' (unknown, or already completed)"
+
+
+def _final_variables(tx: StoreTransaction, process_instance_id: str) -> dict[str, Any]:
+    """The root-scope variables an ended instance ended with (from its history)."""
+    values: dict[str, Any] = {}
+    for event in tx.list_history(process_instance_id):
+        data = event["data"] or {}
+        if event["event"] == "variable.set" and data.get("scope_id") == process_instance_id:
+            values[data["name"]] = data.get("value")
+    return values
 
 
 def _open_task(ex: Execution, task_id: str) -> UserTask:

@@ -26,8 +26,8 @@ from midflight.errors import (
     MidflightError,
     ProcessEngineError,
 )
-from midflight.runtime.execution import Execution
-from midflight.runtime.state import ProcessInstanceState
+from midflight.runtime.execution import DeployedProcess, Execution
+from midflight.runtime.state import InstanceState, ProcessInstanceRecord, ProcessInstanceState
 from midflight.runtime.variables import checked_variables
 
 if TYPE_CHECKING:
@@ -275,29 +275,258 @@ def migrate_many(
     *,
     operation_id: str,
     operator: str | None,
+    chunk_size: int = 5000,
 ) -> tuple[list[str], dict[str, str]]:
-    """Each instance in its own transaction; a failure skips that instance, whole."""
+    """Migrate ``ids``; each instance lands whole or not at all, and one that fails is skipped
+    with its reason. Instances of one shape (the same active elements, subscriptions and
+    timers) move set-wise, a few statements for the lot; the rest one by one."""
     migrated: list[str] = []
     skipped: dict[str, str] = {}
-    for process_instance_id in ids:
-        try:
-            with engine._store.transaction() as tx:
-                migrate_one(
-                    engine,
-                    tx,
-                    plan,
-                    process_instance_id,
-                    operation_id=operation_id,
-                    operator=operator,
-                )
-            migrated.append(process_instance_id)
-        except ConcurrentModificationError as exc:
-            skipped[process_instance_id] = f"changed concurrently, retry it: {exc}"
-        except MigrationPlanValidationError as exc:
-            skipped[process_instance_id] = "; ".join(str(v) for v in exc.violations)
-        except MidflightError as exc:
-            skipped[process_instance_id] = str(exc)
+    setwise = (
+        plan.transform is None
+        and not plan.set_variables
+        and not plan.required_variables
+        and plan.variables_schema is None
+        and not any(i.update_event_trigger for i in plan.instructions)
+        and _renames_are_unchained(plan)
+    )
+    for start in range(0, len(ids), chunk_size):
+        part = list(ids[start : start + chunk_size])
+        if setwise and len(part) > 1:
+            try:
+                with engine._store.transaction() as tx:
+                    done = _migrate_setwise(engine, tx, plan, part, operation_id, operator)
+                migrated.extend(done)
+                moved = set(done)
+                part = [pid for pid in part if pid not in moved]
+            except ConcurrentModificationError:
+                pass  # another engine got in between: go one by one
+        for process_instance_id in part:
+            try:
+                with engine._store.transaction() as tx:
+                    migrate_one(
+                        engine,
+                        tx,
+                        plan,
+                        process_instance_id,
+                        operation_id=operation_id,
+                        operator=operator,
+                    )
+                migrated.append(process_instance_id)
+            except ConcurrentModificationError as exc:
+                skipped[process_instance_id] = f"changed concurrently, retry it: {exc}"
+            except MigrationPlanValidationError as exc:
+                skipped[process_instance_id] = "; ".join(str(v) for v in exc.violations)
+            except MidflightError as exc:
+                skipped[process_instance_id] = str(exc)
     return migrated, skipped
+
+
+def _renames_are_unchained(plan: MigrationPlan) -> bool:
+    # Set-wise renames run one UPDATE per mapping, and undo runs them backwards: a target that
+    # is another mapping's source, or two sources onto one target, would not reverse cleanly.
+    renames = [(i.source, i.target) for i in plan.instructions]
+    sources = {s for s, _ in renames}
+    targets = [t for _, t in renames]
+    return len(targets) == len(set(targets)) and not any(t in sources for s, t in renames if s != t)
+
+
+_SHAPE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "element_instances": (
+        "id",
+        "process_instance_id",
+        "parent_id",
+        "element_id",
+        "state",
+        "loop_counter",
+    ),
+    "jobs": ("process_instance_id", "kind", "element_id"),
+    "event_subscriptions": ("process_instance_id", "kind", "element_id"),
+    "join_tokens": ("process_instance_id", "element_id", "flow_id"),
+    "incidents": ("process_instance_id", "element_id"),
+    "user_tasks": ("process_instance_id", "element_id"),
+}
+
+
+def _shape(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> tuple[Any, ...]:
+    """What decides how an instance migrates: its elements where they are, and what waits."""
+    elements = {r["id"]: r for r in rows["element_instances"]}
+    return (
+        tuple(
+            sorted(
+                (
+                    r["element_id"],
+                    elements[r["parent_id"]]["element_id"] if r["parent_id"] else "",
+                    r["state"],
+                    r["loop_counter"] is not None,
+                )
+                for r in rows["element_instances"]
+            )
+        ),
+        *(
+            tuple(sorted(tuple(r[c] for c in columns[1:]) for r in rows[table]))
+            for table, columns in _SHAPE_COLUMNS.items()
+            if table != "element_instances"
+        ),
+    )
+
+
+def _migrate_setwise(
+    engine: Engine,
+    tx: StoreTransaction,
+    plan: MigrationPlan,
+    ids: list[str],
+    operation_id: str,
+    operator: str | None,
+) -> list[str]:
+    """Migrate the instances of ``ids`` whose shape migrates by pure re-pointing (no scope,
+    subscription or timer created or removed): one instance of each shape is migrated in
+    memory to prove it, then UPDATEs move the whole group. Returns those migrated."""
+    from midflight.engine._engine import _RECORD_BY_TABLE
+
+    source = engine._deployed_process(tx, plan.source_definition_id)
+    target = engine._deployed_process(tx, plan.target_definition_id)
+    instances = {
+        r["id"]: r
+        for r in tx.get_process_instances(ids, lock=True)
+        if r["definition_id"] == plan.source_definition_id and r["state"] in _LIVE
+    }
+    pids = [pid for pid in ids if pid in instances]
+    rows: dict[str, dict[str, list[dict[str, Any]]]] = {
+        pid: {t: [] for t in _SHAPE_COLUMNS} for pid in pids
+    }
+    for table, columns in _SHAPE_COLUMNS.items():
+        for row in tx.load_rows_of_instances(table, pids, columns):
+            rows[row["process_instance_id"]][table].append(row)
+    groups: dict[tuple[Any, ...], list[str]] = {}
+    for pid in pids:
+        groups.setdefault(_shape(rows[pid]), []).append(pid)
+    done: list[str] = []
+    now = engine._now()
+    renames = {i.source: i.target for i in plan.instructions if i.source != i.target}
+    if source.process.id != target.process.id:
+        renames[source.process.id] = target.process.id
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        representative = members[0]
+        full = tx.load_instance_rows(representative)
+        records = [_RECORD_BY_TABLE[t](**r) for t, table_rows in full.items() for r in table_rows]
+        record = tx.get_process_instance(representative)
+        assert record is not None
+        state = InstanceState.load(ProcessInstanceRecord(**record), records)
+        execution = Execution(state, target, engine._ctx)
+        try:
+            outcome = migrate_instance(execution, source, plan, now)
+        except MidflightError:
+            continue  # the one-by-one path reports why
+        if not _pure(outcome, state, full):
+            continue
+        present = {
+            t: {r["element_id"] for r in table_rows}
+            for t, table_rows in rows[representative].items()
+            if table_rows
+        }
+        _apply_renames(tx, renames, members, target, present)
+        changed = tx.update_where(
+            "process_instances",
+            {
+                "definition_id": target.definition_id,
+                "definition_key": target.key,
+                "definition_version": target.version,
+            },
+            process_instance_ids=members,
+            equals={"definition_id": plan.source_definition_id},
+        )
+        if changed != len(members):
+            raise ConcurrentModificationError("instances changed while migrating set-wise")
+        mapping = {i.source: i.target for i in plan.instructions}
+        data = {
+            "operation_id": operation_id,
+            "source_definition_id": plan.source_definition_id,
+            "target_definition_id": plan.target_definition_id,
+            "mapping": mapping,
+            "operator": operator,
+            "annotation": plan.annotation,
+            # Undo reverses these renames: a set-wise migration only re-pointed rows.
+            "setwise": {
+                "renames": renames,
+                "source": [source.definition_id, source.key, source.version],
+            },
+        }
+        tx.insert_history(
+            [
+                {
+                    "id": engine._ctx.new_id(),
+                    "process_instance_id": pid,
+                    "timestamp": now,
+                    "event": "process.migrated",
+                    "element_instance_id": None,
+                    "element_id": None,
+                    "data": data,
+                }
+                for pid in members
+            ]
+        )
+        done.extend(members)
+    return done
+
+
+def _apply_renames(
+    tx: StoreTransaction,
+    renames: Mapping[str, str],
+    members: Sequence[str],
+    target: DeployedProcess,
+    present: Mapping[str, set[str]] | None = None,
+) -> None:
+    """Re-point every row of ``members`` from the old elements to the new ones and the
+    target definition (also used backwards by undo). ``present``: the element ids each table
+    holds for these instances, to skip statements that would change nothing."""
+    tables = (
+        "element_instances",
+        "user_tasks",
+        "jobs",
+        "event_subscriptions",
+        "incidents",
+        "join_tokens",
+    )
+    for old, new in renames.items():
+        for table in tables:
+            if present is not None and old not in present.get(table, ()):
+                continue
+            values: dict[str, Any] = {"element_id": new}
+            if table == "element_instances" and target.process.has_node(new):
+                values["element_type"] = target.process.node(new).type.value
+            tx.update_where(table, values, process_instance_ids=members, equals={"element_id": old})
+    for table in ("user_tasks", "jobs", "event_subscriptions", "incidents"):
+        if present is None or present.get(table):
+            tx.update_where(
+                table, {"definition_id": target.definition_id}, process_instance_ids=members
+            )
+
+
+def _pure(
+    outcome: MigrationOutcome, state: InstanceState, rows: Mapping[str, Sequence[Any]]
+) -> bool:
+    """Migration of this shape only re-points rows (what a set-wise UPDATE can do)."""
+    if (
+        outcome.created
+        or outcome.removed
+        or outcome.subscriptions_added
+        or outcome.subscriptions_removed
+        or outcome.variables_set
+        or outcome.variables_removed
+    ):
+        return False
+    if state.changes.inserted or state.changes.deleted:
+        return False
+    original = {r["id"]: r for r in rows["jobs"]}
+    for job in state.jobs.values():  # timers: neither moved nor re-pointed to another catch
+        before = original.get(job.id)
+        if before is None or before["due_at"] != job.due_at or before["payload"] != job.payload:
+            return False
+    parents = {r["id"]: r["parent_id"] for r in rows["element_instances"]}
+    return all(parents.get(e.id) == e.parent_id for e in state.elements.values())
 
 
 # ----------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from midflight.change import (
@@ -13,9 +14,9 @@ from midflight.change import (
     snapshot,
     soundness_warnings,
 )
-from midflight.engine._types import ActivityInstance
+from midflight.engine._types import ActivityInstance, ProcessInstance
 from midflight.errors import InvalidArgumentError, NotFoundError, ProcessEngineError
-from midflight.runtime.execution import Execution
+from midflight.runtime.execution import Execution, FollowUp
 from midflight.runtime.variables import checked_variables
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ __all__ = [
     "ModificationResult",
     "MultipleInstanceModification",
     "ProcessInstanceModification",
+    "ProcessInstantiation",
 ]
 
 
@@ -214,6 +216,76 @@ class ProcessInstanceModification(_InstructionBuilder):
         return ModificationResult(operation_id=operation_id, **_fields(preview))
 
 
+class ProcessInstantiation(_InstructionBuilder):
+    """A new instance started at chosen elements instead of its start event (seed 003, "in
+    JUnit tests"; Camunda's ``createProcessInstanceByKey(key).startBeforeActivity(...)``).
+
+    Only start instructions; they run in order on the empty instance as a modification's do
+    (nested instantiation, variables), and an instance left with nothing active is cancelled.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        key: str,
+        *,
+        business_key: str | None = None,
+        version: int | None = None,
+    ) -> None:
+        super().__init__()
+        self._engine = engine
+        self._key = key
+        self._business_key = business_key
+        self._version = version
+
+    def _add(self, kind: str, target: str, ancestor: str | None = None) -> Any:
+        if not kind.startswith("start"):
+            raise InvalidArgumentError(
+                f"a new instance can only be started at elements, not given {kind}('{target}')"
+            )
+        return super()._add(kind, target, ancestor)
+
+    def execute(
+        self, *, skip_listeners: bool = False, skip_io_mappings: bool = False
+    ) -> ProcessInstance:
+        """Create the instance and carry out every instruction, or nothing at all.
+
+        Raises:
+            NotFoundError: no such process (version), or an instruction names an unknown
+                element or flow.
+            InvalidArgumentError: no instruction, or one that cannot be carried out.
+            ProcessEngineError: the process version is suspended.
+        """
+        from midflight.engine._engine import _instance_info
+
+        engine = self._engine
+        if not self._instructions:
+            raise InvalidArgumentError("name at least one element to start the instance at")
+        with engine._store.transaction() as tx:
+            row = tx.find_definition(self._key, version=self._version)
+            if row is None:
+                pinned = f" version {self._version}" if self._version is not None else ""
+                raise NotFoundError(f"no deployed process '{self._key}'{pinned}")
+            if row["suspended"]:
+                raise ProcessEngineError(
+                    f"process definition '{row['id']}' is suspended; activate it to start instances"
+                )
+            ex = Execution.start_instance(
+                engine._deployed_process(tx, row["id"]),
+                engine._ctx,
+                process_instance_id=engine._ctx.new_id(),
+                business_key=self._business_key,
+                run_start_event=False,
+            )
+            ex.skip_listeners = skip_listeners
+            ex.skip_io_mappings = skip_io_mappings
+            apply_instructions(ex, self._instructions)
+            ex.run()
+            engine._save(tx, ex.state)
+            engine._follow_up(tx, ex.follow_ups)
+            return _instance_info(ex.state.instance)
+
+
 class MultipleInstanceModification(_InstructionBuilder):
     """``engine.modify_many(definition_id)``: the same instructions for many instances."""
 
@@ -375,11 +447,28 @@ def _modify_one(
                     "tree_after": _tree_data(tree_after) if tree_after else None,
                     "warnings": warnings,
                     "snapshot": before,
+                    # what undo checks: the instance's revision once this command is saved
+                    # (every save raises it by one) and the effects on other instances
+                    "revision_after": ex.state.instance.revision + 1,
+                    "effects": [_effect(ex, f) for f in ex.follow_ups],
                 },
             )
 
     engine._run(tx, process_instance_id, action)
     return ModificationPreview(process_instance_id=process_instance_id, **outcome)
+
+
+def _effect(ex: Execution, follow_up: FollowUp) -> str:
+    """A modification's effect on another process instance, in words."""
+    owner = ex.state.elements.get(follow_up.element_instance_id or "")
+    element = f"'{owner.element_id}'" if owner is not None else "a call activity"
+    if follow_up.kind == "start_child":
+        return f"started a called process instance for {element}"
+    if follow_up.kind == "cancel_child":
+        return f"cancelled the called process instance of {element}"
+    if follow_up.kind == "signal":
+        return f"broadcast the signal '{follow_up.data.get('name')}'"
+    return f"notified its calling process instance ({follow_up.kind.replace('_', ' ')})"
 
 
 def undo_operation(engine: Engine, operation_id: str) -> dict[str, str]:
@@ -446,16 +535,44 @@ def _undo_instance(
             + ", ".join(later[:10])
             + (" ..." if len(later) > 10 else "")
         )
+    effects = mark["data"].get("effects") or []
+    if effects:
+        raise ProcessEngineError(
+            "the operation reached other process instances, which undo cannot take back: "
+            + "; ".join(effects)
+        )
     current = tx.get_process_instance_for_update(process_instance_id)
     assert current is not None
-    instance, rows = restore_rows(mark["data"]["snapshot"])
-    live = tx.load_instance_rows(process_instance_id)
-    instance["revision"] = current["revision"]
-    tx.apply(
-        {t: r for t, r in rows.items() if r},
-        {"process_instances": [instance]},
-        {t: r for t, r in live.items() if r},
-    )
+    expected = mark["data"].get("revision_after")
+    if expected is not None and current["revision"] != expected:
+        raise ProcessEngineError(
+            "the instance has moved on since the operation: another command changed it "
+            f"(revision {current['revision']}, {expected} right after the operation)"
+        )
+    setwise = mark["data"].get("setwise")
+    if setwise is not None:
+        # A set-wise migration only re-pointed rows: point them back.
+        from midflight.engine._migration import _apply_renames
+
+        source_id, key, version = setwise["source"]
+        source = engine._deployed_process(tx, source_id)
+        backwards = {new: old for old, new in setwise["renames"].items()}
+        _apply_renames(tx, backwards, [process_instance_id], source)
+        tx.update_where(
+            "process_instances",
+            {"definition_id": source_id, "definition_key": key, "definition_version": version},
+            process_instance_ids=[process_instance_id],
+        )
+    else:
+        instance, rows = restore_rows(mark["data"]["snapshot"])
+        live = tx.load_instance_rows(process_instance_id)
+        _refuse_locked_jobs(live.get("jobs", []), rows.get("jobs", []), engine._now())
+        instance["revision"] = current["revision"]
+        tx.apply(
+            {t: r for t, r in rows.items() if r},
+            {"process_instances": [instance]},
+            {t: r for t, r in live.items() if r},
+        )
     now = engine._now()
     tx.insert_history(
         [
@@ -470,3 +587,21 @@ def _undo_instance(
             }
         ]
     )
+
+
+def _refuse_locked_jobs(
+    live: list[dict[str, Any]], restored: list[dict[str, Any]], now: datetime
+) -> None:
+    """A job a worker holds (its lock not run out) must come back as it is, or undo waits:
+    handing a job to a worker leaves no history entry and does not touch the instance."""
+    kept = {r["id"]: r for r in restored}
+    for job in live:
+        locked = job["worker"] is not None and (
+            job["lock_expires_at"] is None or job["lock_expires_at"] > now
+        )
+        if locked and kept.get(job["id"], {}).get("worker") != job["worker"]:
+            raise ProcessEngineError(
+                f"the instance has moved on since the operation: job '{job['id']}' "
+                f"({job['type']} at '{job['element_id']}') is locked by worker "
+                f"'{job['worker']}'; let it finish or its lock run out first"
+            )

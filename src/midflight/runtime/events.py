@@ -497,24 +497,38 @@ def on_completed(ex: Execution, instance: ElementInstance, node: FlowNode) -> No
         if not any(d.type is EventDefinitionType.COMPENSATE for d in boundary.event_definitions):
             continue
         scope = ex.state.elements[instance.parent_id]
-        order = f"{ex.now.timestamp():020.6f}:{len(ex.state.changes.history):09d}"
         ex.subscribe(
             scope,
             node,
             kind="compensate",
             name=boundary.compensation_handler,
-            correlation_key=order,
+            correlation_key=_next_compensation_order(ex),
         )
 
 
+def _next_compensation_order(ex: Execution) -> str:
+    """A sequence number above every live compensation subscription's: handlers run newest
+    first, also for activities completed by different commands within one clock tick."""
+    keys = (
+        s.correlation_key or "" for s in ex.state.subscriptions.values() if s.kind == "compensate"
+    )
+    latest = max((int(key) for key in keys if key.isdigit()), default=0)
+    return f"{latest + 1:012d}"
+
+
 def _throws_compensation(ex: Execution, instance: ElementInstance) -> bool:
+    """Is ``instance`` an event that waits for compensation handlers (a compensation throw
+    event, or a cancel end event compensating its transaction)?"""
     if instance.element_type not in (
         ElementType.INTERMEDIATE_THROW_EVENT.value,
         ElementType.END_EVENT.value,
     ):
         return False
     node = ex.process.node(instance.element_id)
-    return any(d.type is EventDefinitionType.COMPENSATE for d in node.event_definitions)
+    return any(
+        d.type in (EventDefinitionType.COMPENSATE, EventDefinitionType.CANCEL)
+        for d in node.event_definitions
+    )
 
 
 def compensation_running(ex: Execution, thrower: ElementInstance) -> bool:
@@ -556,26 +570,43 @@ def throw_compensation(
 
 
 def cancel_transaction(ex: Execution, cancel_end: ElementInstance) -> None:
-    """A cancel end event inside a transaction: compensate what the transaction completed,
-    end the transaction and leave it over its cancel boundary event."""
+    """A cancel end event inside a transaction: end everything else running in it, run the
+    compensation handlers of what it completed (newest first) inside it, and once they are
+    done leave it over its cancel boundary event (``compensation_done``)."""
     transaction = ex.state.elements.get(cancel_end.parent_id or "")
-    while transaction is not None and transaction.element_type != ElementType.TRANSACTION.value:
-        transaction = ex.state.elements.get(transaction.parent_id or "")
-    if transaction is None or transaction.parent_id is None:
+    if (
+        transaction is None
+        or transaction.parent_id is None
+        or transaction.element_type != ElementType.TRANSACTION.value
+    ):
         raise InvalidArgumentError(
-            f"cancel end event '{cancel_end.element_id}' is not inside a transaction"
+            f"cancel end event '{cancel_end.element_id}' is not directly inside a transaction"
         )
-    scope = ex.state.elements[transaction.parent_id]
-    handlers = sorted(
-        (
-            s
-            for s in ex.state.subscriptions.values()
-            if s.kind == "compensate" and s.element_instance_id == transaction.id
-        ),
-        key=lambda s: s.correlation_key or "",
-        reverse=True,
+    for child in ex.state.children(transaction.id):
+        if child.id != cancel_end.id:
+            ex.terminate(child)
+    for token in [t for t in ex.state.join_tokens.values() if t.scope_id == transaction.id]:
+        ex.state.remove(token)
+    handlers = throw_compensation(ex, transaction, None)
+    ex.history(
+        "transaction.canceling",
+        transaction,
+        {"compensating": [h.element_id for h in handlers]},
     )
-    handler_ids = [s.name for s in handlers]
+    if not compensation_running(ex, cancel_end):
+        compensation_done(ex, cancel_end)
+
+
+def compensation_done(ex: Execution, thrower: ElementInstance) -> None:
+    """The handlers ``thrower`` waited for completed: a compensation event goes on; a cancel
+    end event ends its transaction and leaves it over the cancel boundary event."""
+    node = ex.process.node(thrower.element_id)
+    if not any(d.type is EventDefinitionType.CANCEL for d in node.event_definitions):
+        ex.complete(thrower)
+        return
+    transaction = ex.state.elements[thrower.parent_id or ""]
+    assert transaction.parent_id is not None
+    scope = ex.state.elements[transaction.parent_id]
     cancel_boundary = next(
         (
             b
@@ -584,11 +615,8 @@ def cancel_transaction(ex: Execution, cancel_end: ElementInstance) -> None:
         ),
         None,
     )
-    ex.history("transaction.canceled", transaction, {"compensated": handler_ids})
+    ex.history("transaction.canceled", transaction)
     ex.terminate(transaction)
-    # The transaction is gone, so its compensation handlers run in the enclosing scope.
-    for handler_id in handler_ids:
-        ex.activate(ex.process.node(handler_id), scope)
     if cancel_boundary is not None:
         start_triggered(ex, cancel_boundary, scope, None)
     else:

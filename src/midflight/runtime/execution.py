@@ -150,11 +150,14 @@ class Execution:
         start_event_id: str | None = None,
         parent_process_instance_id: str | None = None,
         parent_element_instance_id: str | None = None,
+        run_start_event: bool = True,
     ) -> Execution:
         """Create a process instance and run it to its first wait states.
 
         ``start_event_id`` names the start event that fired (a message, signal or timer start);
-        by default the none start event is used. A called instance names its caller.
+        by default the none start event is used. A called instance names its caller. Without
+        ``run_start_event`` the instance is left open with nothing started inside it: starting
+        an instance at chosen elements (seed 003) fills it with modification instructions.
         """
         now = ctx.clock()
         record = ProcessInstanceRecord(
@@ -191,6 +194,8 @@ class Execution:
         from midflight.runtime import events
 
         events.open_scope(execution, root, None)
+        if not run_start_event:
+            return execution
         start = execution._start_event(start_event_id)
         execution.activate(start, root, triggered=bool(start.event_definitions))
         execution.run()
@@ -432,7 +437,8 @@ class Execution:
                 )
                 self.set_variable(instance.parent_id, mapping.target, value)
         except (ExpressionError, InvalidArgumentError) as exc:
-            self.raise_incident(instance, "EXPRESSION", str(exc))
+            # Resolving it retries the completion, not the activation (IO_MAPPING).
+            self.raise_incident(instance, "IO_MAPPING", f"completing '{node.id}' failed: {exc}")
             return
         if self._await_listener(instance, node, "end", 0):
             if flows is not None:
@@ -640,6 +646,8 @@ class Execution:
             return
         if any(t.scope_id == scope.id for t in self.state.join_tokens.values()):
             return
+        if any(i.element_instance_id == scope.id for i in self.state.incidents.values()):
+            return  # its completion failed already: it waits for the incident's resolution
         self.complete(scope)
 
     def _fire_waiting_inclusive_joins(self, scope: ElementInstance) -> bool:
@@ -715,7 +723,10 @@ class Execution:
             if flow.condition is not None:
                 if variables is None:
                     variables = self.variables_for(instance.id)
-                if self.ctx.expressions.evaluate(flow.condition, variables) is not True:
+                if (
+                    self.ctx.expressions.evaluate(flow.condition, variables, now=self.now)
+                    is not True
+                ):
                     continue
             chosen.append(flow)
             if first_only:
@@ -731,7 +742,7 @@ class Execution:
         return self.state.visible_variables(scope_id)
 
     def evaluate(self, expression: Expression, scope_id: str) -> Any:
-        return self.ctx.expressions.evaluate(expression, self.variables_for(scope_id))
+        return self.ctx.expressions.evaluate(expression, self.variables_for(scope_id), now=self.now)
 
     def set_variable_local(self, scope_id: str, name: str, value: Any) -> None:
         existing = self.state.scope_variables(scope_id).get(name)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from midflight.expr import CompiledExpression, compile_feel, compile_juel
+from midflight.expr.feel import FeelExpression
 from midflight.model import Expression, ExpressionLanguage
 
 __all__ = ["ExpressionEvaluator"]
@@ -29,7 +31,13 @@ class ExpressionEvaluator:
             self._cache[expression] = found
         return found
 
-    def evaluate(self, expression: Expression, variables: Mapping[str, Any]) -> Any:
+    def evaluate(
+        self, expression: Expression, variables: Mapping[str, Any], *, now: datetime | None = None
+    ) -> Any:
+        """Evaluate; FEEL's ``now()``/``today()`` read ``now`` (the engine clock) when given."""
         if expression.language is ExpressionLanguage.STATIC:
             return expression.text
-        return self.compiled(expression).evaluate(variables)
+        compiled = self.compiled(expression)
+        if now is not None and isinstance(compiled, FeelExpression):
+            return compiled.evaluate(variables, now=now)
+        return compiled.evaluate(variables)

@@ -8,6 +8,7 @@ module: they become Midflight errors at the layer boundary, in ``Store.transacti
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -23,8 +24,10 @@ from sqlalchemy import (
     Insert,
     Integer,
     Select,
+    String,
     Table,
     Update,
+    any_,
     bindparam,
     create_engine,
     event,
@@ -35,6 +38,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import URL, Connection, CursorResult, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError, StatementError
 from sqlalchemy.pool import StaticPool
@@ -210,7 +214,9 @@ def _update_params(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _dicts(result: CursorResult[Any]) -> list[dict[str, Any]]:
-    return [row._asdict() for row in result]
+    # zip over plain tuples: several times faster than Row._asdict() on big results.
+    keys = tuple(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result.fetchall()]
 
 
 def _first(result: CursorResult[Any]) -> dict[str, Any] | None:
@@ -237,6 +243,14 @@ class StoreTransaction:
 
     def __init__(self, connection: Connection) -> None:
         self._conn = connection
+
+    def _in_ids(self, column: ColumnElement[Any], ids: Sequence[str]) -> ColumnElement[bool]:
+        """``column IN ids`` with ONE bound parameter (a JSON array on SQLite, an array on
+        PostgreSQL): thousands of ids cost neither compile time nor driver parameters."""
+        if self._conn.dialect.name == "postgresql":
+            return column == any_(bindparam("ids", list(ids), type_=ARRAY(String)))
+        values = func.json_each(bindparam("ids", json.dumps(list(ids)))).table_valued("value")
+        return column.in_(select(values.c.value))
 
     # -- writes --------------------------------------------------------------------------------
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -502,6 +516,49 @@ class StoreTransaction:
         """Rows whose columns equal the values given (``None`` matches NULL), by id."""
         t, conditions = _where_equal(table, equals)
         return _dicts(self._conn.execute(select(t).where(*conditions).order_by(t.c.id)))
+
+    # -- set-wise work on many instances ------------------------------------------------------
+    def get_process_instances(
+        self, ids: Sequence[str], *, lock: bool = False, columns: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The rows of these instances (``lock``: for this transaction; PostgreSQL FOR UPDATE,
+        while SQLite's IMMEDIATE transaction already serialises writers)."""
+        p = process_instances
+        selected = [p.c[c] for c in columns] if columns else [p]
+        query = select(*selected).where(self._in_ids(p.c.id, ids)).order_by(p.c.id)
+        return _dicts(self._conn.execute(query.with_for_update() if lock else query))
+
+    def load_rows_of_instances(
+        self, table: str, process_instance_ids: Sequence[str], columns: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The rows of ``table`` that belong to these instances (only ``columns``, if given:
+        cheaper when the caller needs a few plain ones)."""
+        t = _table(table)
+        selected = [t.c[c] for c in columns] if columns else [t]
+        query = select(*selected).where(self._in_ids(t.c.process_instance_id, process_instance_ids))
+        return _dicts(self._conn.execute(query))
+
+    def update_where(
+        self,
+        table: str,
+        values: Mapping[str, Any],
+        *,
+        process_instance_ids: Sequence[str],
+        equals: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Set ``values`` (and bump ``revision``) on the rows of these instances whose columns
+        equal ``equals``; returns how many rows changed. One statement for any number of rows."""
+        t, conditions = _where_equal(table, equals or {})
+        unknown = set(values) - set(t.c.keys())
+        if unknown:
+            raise InvalidArgumentError(f"{table} has no column {', '.join(sorted(unknown))}")
+        key = t.c.id if table == "process_instances" else t.c.process_instance_id
+        statement = (
+            t.update()
+            .where(self._in_ids(key, process_instance_ids), *conditions)
+            .values(**values, revision=t.c.revision + 1)
+        )
+        return int(self._conn.execute(statement).rowcount)
 
     # -- operations -------------------------------------------------------------------------
     def list_operation_items(

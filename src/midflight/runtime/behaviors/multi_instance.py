@@ -4,6 +4,7 @@ children are the inner instances (seed 003), parallel or sequential."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -109,9 +110,16 @@ def _items(
 
 
 def start_inner(
-    ex: Execution, body: ElementInstance, node: FlowNode, index: int
+    ex: Execution,
+    body: ElementInstance,
+    node: FlowNode,
+    index: int,
+    variables: Mapping[str, Any] | None = None,
 ) -> ElementInstance:
-    """Start one more inner instance at ``index`` and update the body's counters."""
+    """Start one more inner instance at ``index`` and update the body's counters.
+
+    ``variables`` are set local to the inner instance before it runs (a modification gives the
+    element variable this way, seed 003)."""
     spec = _spec(node)
     inner = ex.process.node(node.id.removesuffix(MULTI_INSTANCE_BODY_SUFFIX))
     # Camunda 8 counts loops from 1, Camunda 7 from 0; each model gets its own engine's habit.
@@ -125,6 +133,7 @@ def start_inner(
         # As Zeebe does: an output element that names a variable starts as a local null, so
         # what a task sets under that name stays in its own inner instance, never the process.
         local[output] = None
+    local.update(variables or {})
     _bump(ex, body, "nrOfActiveInstances", 1)
     return ex.activate(inner, body, variables=local, loop_counter=index)
 

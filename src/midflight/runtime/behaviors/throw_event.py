@@ -64,9 +64,10 @@ class ThrowEventBehavior(ElementBehavior):
         ex.complete(instance)
 
     def on_child_completed(self, ex: Execution, instance: ElementInstance, node: FlowNode) -> None:
-        """A compensation throw event goes on once the handlers it started have completed."""
+        """A compensation throw event (or a cancel end event compensating its transaction)
+        goes on once the handlers it started have completed."""
         if not events.compensation_running(ex, instance):
-            ex.complete(instance)
+            events.compensation_done(ex, instance)
 
 
 def _link_catch(ex: Execution, node: FlowNode, name: str | None) -> FlowNode:
