@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -290,6 +291,180 @@ def worker(
         except KeyboardInterrupt:
             handled = 0
         console.print(f"handled {handled} job(s) and timer(s)")
+
+
+# ---------------------------------------------------------------------------------------------
+# changing running instances
+# ---------------------------------------------------------------------------------------------
+_DO_KINDS = {
+    "start-before": "start_before",
+    "start-after": "start_after",
+    "start-transition": "start_transition",
+    "cancel-all": "cancel_all",
+    "cancel-instance": "cancel_instance",
+    "cancel-activity-instance": "cancel_activity_instance",
+    "cancel-transition-instance": "cancel_transition_instance",
+    "var": "var",
+    "local-var": "local_var",
+}
+_NAMED = ("start_before", "start_after", "start_transition", "cancel_instance", "cancel_all")
+Repeated = Annotated[list[str] | None, typer.Option(show_default=False)]
+
+
+def _usage_error(message: str) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {escape(message)}")
+    return typer.Exit(2)
+
+
+def _parse_do(step: str) -> tuple[str, str]:
+    """``kind:argument`` of a ``--do`` option."""
+    kind, sep, argument = step.partition(":")
+    if not sep or not argument or kind not in _DO_KINDS:
+        raise _usage_error(
+            f"--do '{step}' is not KIND:ARGUMENT with KIND one of {', '.join(_DO_KINDS)}"
+        )
+    return _DO_KINDS[kind], argument
+
+
+def _transition_ids(tree: ActivityInstance) -> set[str]:
+    return {t.id for node in tree.walk() for t in node.transitions}
+
+
+def _instruct(modification: Any, steps: list[tuple[str, str]], transitions: set[str]) -> None:
+    """Add ``(kind, argument)`` steps to a modification builder, in order."""
+    started = False
+    for kind, argument in steps:
+        if kind in ("var", "local_var"):
+            if not started:
+                raise _usage_error(
+                    f"--do {kind.replace('_', '-')}:{argument} (or --var) needs a start "
+                    "instruction before it"
+                )
+            variables = _parse_vars([argument])
+            if kind == "var":
+                modification.set_variables(variables)
+            else:
+                modification.set_variables_local(variables)
+        elif kind == "cancel_instance":
+            if argument in transitions:
+                modification.cancel_transition_instance(argument)
+            else:
+                modification.cancel_activity_instance(argument)
+        elif kind.startswith("start"):
+            target, _, ancestor = argument.partition("@")
+            getattr(modification, kind)(target, ancestor or None)
+            started = True
+        else:
+            getattr(modification, kind)(argument)
+
+
+def _print_outcome(outcome: Any, *, preview: bool) -> None:
+    if outcome.tree is not None:
+        console.print(_tree_view(outcome.tree))
+    else:
+        console.print(
+            f"the process instance would end: {outcome.state}"
+            if preview
+            else f"the process instance ended: {outcome.state}"
+        )
+    console.print(
+        f"{'would create' if preview else 'created'} {len(outcome.created)}, "
+        f"{'would cancel' if preview else 'cancelled'} {len(outcome.cancelled)} "
+        "element instance(s)"
+    )
+    for warning in outcome.warnings:
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+
+
+@app.command()
+def modify(
+    process_instance_id: str,
+    db: DbOption = None,
+    do: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--do",
+            help="An instruction KIND:ARGUMENT, in the order given: start-before:ELEMENT, "
+            "start-after:ELEMENT, start-transition:FLOW (each with an optional @ANCESTOR "
+            "instance id), cancel-all:ELEMENT, cancel-instance:INSTANCE, and var:NAME=VALUE / "
+            "local-var:NAME=VALUE for the start instruction before it.",
+            show_default=False,
+        ),
+    ] = None,
+    start_before: Repeated = None,
+    start_after: Repeated = None,
+    start_transition: Repeated = None,
+    cancel_instance: Repeated = None,
+    cancel_all: Repeated = None,
+    var: Annotated[
+        list[str] | None,
+        typer.Option("--var", help="A variable NAME=VALUE set with the first start instruction."),
+    ] = None,
+    preview: Annotated[bool, typer.Option(help="Show the outcome; change nothing.")] = False,
+    strict: Annotated[
+        bool, typer.Option(help="Refuse if tokens would be left that can never complete.")
+    ] = False,
+    annotate: Annotated[str | None, typer.Option(help="Why, kept with the operation.")] = None,
+    skip_listeners: bool = False,
+    skip_io_mappings: bool = False,
+) -> None:
+    """Start and cancel activities of a running instance (seed 003 semantics).
+
+    The --do instructions run first, in the order given; then the named options, starts
+    (--start-before, --start-after, --start-transition) before cancels (--cancel-instance,
+    --cancel-all). --var variables go with the first start instruction.
+    """
+    steps = [_parse_do(step) for step in do or []]
+    named = {
+        "start_before": start_before,
+        "start_after": start_after,
+        "start_transition": start_transition,
+        "cancel_instance": cancel_instance,
+        "cancel_all": cancel_all,
+    }
+    steps += [(kind, target) for kind in _NAMED for target in named[kind] or []]
+    if var:
+        first = next((i for i, (kind, _) in enumerate(steps) if kind.startswith("start")), None)
+        if first is None:
+            raise _usage_error("--var needs a start instruction to go with")
+        steps[first + 1 : first + 1] = [("var", pair) for pair in var]
+    if not steps:
+        raise _usage_error(
+            "give at least one instruction (--do, --start-before, --cancel-all, ...)"
+        )
+    with _engine(db) as engine:
+        transitions: set[str] = set()
+        if any(kind == "cancel_instance" for kind, _ in steps):
+            transitions = _transition_ids(engine.activity_instance_tree(process_instance_id))
+        modification = engine.modify(process_instance_id)
+        _instruct(modification, steps, transitions)
+        if annotate:
+            modification.annotate(annotate)
+        if preview:
+            console.print("[bold]preview[/bold] (nothing was changed)")
+            outcome = modification.preview(
+                skip_listeners=skip_listeners, skip_io_mappings=skip_io_mappings
+            )
+            _print_outcome(outcome, preview=True)
+            return
+        result = modification.execute(
+            strict=strict, skip_listeners=skip_listeners, skip_io_mappings=skip_io_mappings
+        )
+        _print_outcome(result, preview=False)
+        console.print(f"operation [cyan]{result.operation_id}[/cyan] (undo: midflight undo ID)")
+
+
+@app.command()
+def undo(operation_id: str, db: DbOption = None) -> None:
+    """Undo a modification: restore each instance that has not moved on since."""
+    with _engine(db) as engine:
+        for process_instance_id, outcome in engine.undo(operation_id).items():
+            if outcome == "restored":
+                console.print(f"[green]restored[/green] {process_instance_id}")
+            else:
+                console.print(
+                    f"[yellow]left alone[/yellow] {process_instance_id}: {escape(outcome)}"
+                )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -324,9 +324,7 @@ def _require_same_loop_kind(
     return out
 
 
-def _require_body_mapped(
-    plan: MigrationPlan, source: Process, target: Process
-) -> list[Violation]:
+def _require_body_mapped(plan: MigrationPlan, source: Process, target: Process) -> list[Violation]:
     """A multi-instance activity moves with its body (Camunda 7's
     CannotAddMultiInstanceInnerActivityValidator): inner instances need their body's counters."""
     out = []
@@ -522,8 +520,7 @@ def migrate_instance(
             state.touch(token)
     for instance in reversed(dropped):  # bottom-up: the source had it, the target does not
         if instance.id in state.elements and not state.children(instance.id):
-            _terminate_dropped(ex, source, instance)
-            outcome.removed.append(instance.id)
+            _terminate_dropped(ex, source, instance, outcome)
     _repoint_root_subscriptions(ex, source, plan, root, outcome)
     _migrate_variables(ex, plan, outcome)
     record = state.instance
@@ -534,15 +531,27 @@ def migrate_instance(
     return outcome
 
 
-def _terminate_dropped(ex: Execution, source: DeployedProcess, instance: ElementInstance) -> None:
+def _event_ids(ex: Execution) -> set[str]:
+    """Ids of the instance's subscriptions and timers."""
+    return set(ex.state.subscriptions) | {
+        j.id for j in ex.state.jobs.values() if j.kind == JobKind.TIMER
+    }
+
+
+def _terminate_dropped(
+    ex: Execution, source: DeployedProcess, instance: ElementInstance, outcome: MigrationOutcome
+) -> None:
     """Terminate a scope the target drops; its element only exists in the source model, so
     its behaviour (subscriptions, variables, listeners) is the source's."""
     target = ex.deployed
+    before = _event_ids(ex)
     ex.deployed, ex.process = source, source.process
     try:
         ex.terminate(instance)
     finally:
         ex.deployed, ex.process = target, target.process
+    outcome.removed.append(instance.id)
+    outcome.subscriptions_removed.extend(sorted(before - _event_ids(ex)))
 
 
 def _mapped_parent(
@@ -582,9 +591,11 @@ def _target_parent(
     for scope_id in path[start:]:
         key = (current.id, scope_id)
         if key not in created:
+            before = _event_ids(ex)
             scope = ex.activate(target.node(scope_id), current, scope_only=True)
             created[key] = scope
             outcome.created.append(scope.id)
+            outcome.subscriptions_added.extend(sorted(_event_ids(ex) - before))
         current = created[key]
     return current
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from midflight.errors import InvalidArgumentError, NotFoundError
+from midflight.errors import InvalidArgumentError, NotFoundError, ProcessEngineError
 from midflight.model import MULTI_INSTANCE_BODY_SUFFIX, ElementType, FlowNode, MultiInstance
 from midflight.runtime.execution import Execution
 from midflight.runtime.state import ElementInstance, ElementState
@@ -79,30 +79,56 @@ class ModificationInstruction:
 def apply_instructions(ex: Execution, instructions: Sequence[ModificationInstruction]) -> None:
     """Carry out ``instructions`` in order on the instance of ``ex``.
 
+    The process instance ends only after the last instruction (seed 003, "Cancelation
+    Propagation"): left with nothing active, it completes if a token ended there regularly
+    after the last cancellation, and is cancelled otherwise.
+
     Raises:
         InvalidArgumentError / NotFoundError: an instruction cannot be carried out; the message
             names it (its position and what it asked). The caller rolls the command back.
+        ProcessEngineError: an instruction ended the instance another way (a terminate end
+            event) and more instructions follow.
     """
     if not instructions:
         raise InvalidArgumentError("a modification needs at least one instruction")
-    for position, instruction in enumerate(instructions, start=1):
-        try:
-            _APPLY[instruction.kind](ex, instruction)
-            ex.run()
-        except NotFoundError as exc:
-            raise NotFoundError(f"instruction {position} {instruction.describe()}: {exc}") from None
-        except InvalidArgumentError as exc:
-            raise InvalidArgumentError(
-                f"instruction {position} {instruction.describe()}: {exc}"
-            ) from None
+    completed_at = cancelled_at = 0
+    ex.hold_process_end = True
+    try:
+        for position, instruction in enumerate(instructions, start=1):
+            if ex.state.instance.id not in ex.state.elements:
+                raise ProcessEngineError(
+                    f"instruction {position} {instruction.describe()}: the process instance "
+                    f"ended ({ex.state.instance.state}) with an earlier instruction"
+                )
+            ex.process_end_held = False
+            live = len(ex.state.elements)
+            try:
+                _APPLY[instruction.kind](ex, instruction)
+                ex.run()
+            except NotFoundError as exc:
+                raise NotFoundError(
+                    f"instruction {position} {instruction.describe()}: {exc}"
+                ) from None
+            except InvalidArgumentError as exc:
+                raise InvalidArgumentError(
+                    f"instruction {position} {instruction.describe()}: {exc}"
+                ) from None
+            if ex.process_end_held:
+                completed_at = position
+            elif not instruction.starts and len(ex.state.elements) < live:
+                cancelled_at = position
+    finally:
+        ex.hold_process_end = False
     root = ex.state.elements.get(ex.state.instance.id)
-    # Only now, after the last instruction, may an instance with nothing left be cancelled.
     if (
         root is not None
         and not ex.state.children(root.id)
         and not any(t.scope_id == root.id for t in ex.state.join_tokens.values())
     ):
-        ex.cancel_instance("a modification left no active activity")
+        if completed_at > cancelled_at:
+            ex.complete_scope_if_done(root)
+        else:
+            ex.cancel_instance("a modification left no active activity")
 
 
 # ----------------------------------------------------------------------------------------------

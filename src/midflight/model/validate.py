@@ -27,6 +27,7 @@ from midflight.model.elements import (
     SequenceFlow,
     StandardLoop,
 )
+from midflight.model.timers import timer_problem
 
 __all__ = ["validate_definitions"]
 
@@ -653,17 +654,29 @@ def _message_refs(node: FlowNode) -> list[str]:
 
 
 def _require_timer_expressions(check: _Check) -> list[Problem]:
-    return [
-        _error(
-            node,
-            f"the timer of {_describe(node)} has no time: add a timeDate, timeDuration or "
-            "timeCycle",
-            "timer",
-        )
-        for node in check.process.elements.values()
-        for definition in _definitions_of(node, EventDefinitionType.TIMER)
-        if definition.timer is None or not definition.timer.expression.text.strip()
-    ]
+    """Every timer has a time; a static one (not an expression) is a valid ISO 8601 value."""
+    problems: list[Problem] = []
+    for node in check.process.elements.values():
+        for definition in _definitions_of(node, EventDefinitionType.TIMER):
+            timer = definition.timer
+            if timer is None or not timer.expression.text.strip():
+                problems.append(
+                    _error(
+                        node,
+                        f"the timer of {_describe(node)} has no time: add a timeDate, "
+                        "timeDuration or timeCycle",
+                        "timer",
+                    )
+                )
+                continue
+            if timer.expression.language is not ExpressionLanguage.STATIC:
+                continue  # evaluated when the timer is scheduled
+            reason = timer_problem(timer.kind.value, timer.expression.text)
+            if reason is not None:
+                problems.append(
+                    _error(node, f"the {timer.kind.value} of {_describe(node)}: {reason}", "timer")
+                )
+    return problems
 
 
 def _require_known_messages(check: _Check) -> list[Problem]:

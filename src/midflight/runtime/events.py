@@ -322,33 +322,31 @@ def start_event_subprocess(
 # ----------------------------------------------------------------------------------------------
 # errors and escalations: searched up the scope hierarchy
 # ----------------------------------------------------------------------------------------------
-def _catchers(
+def _catch_levels(
     ex: Execution, instance: ElementInstance
-) -> Iterator[tuple[str, ElementInstance, FlowNode]]:
-    """In search order: (how, instance, catching node) candidates from ``instance`` upwards.
-
-    For each level: boundary events of the instance, then event-subprocess start events of its
-    scope (which catch what is thrown inside the scope), then the scope's boundary events...
+) -> Iterator[list[tuple[str, ElementInstance, FlowNode]]]:
+    """From ``instance`` upwards, the (how, owner, catching node) candidates of each element
+    instance: the start events of the event subprocesses it contains (they catch what is thrown
+    inside it), then its boundary events. An event subprocess never catches what is thrown
+    inside itself.
     """
+    inside: ElementInstance | None = None
     current: ElementInstance | None = instance
     while current is not None:
-        if current.parent_id is not None:
-            node = ex.process.node(current.element_id)
-            host = boundary_host_id(ex, current, node)
-            if host is not None:
-                for boundary in ex.process.boundary_events(host):
-                    yield "boundary", current, boundary
-        scope = ex.state.elements.get(current.parent_id) if current.parent_id else None
-        if scope is not None:
-            container = None if scope.parent_id is None else scope.element_id
-            scope_node = None if container is None else ex.process.node(container)
-            if scope_node is None or scope_node.type in _CONTAINERS:
-                for esp in ex.process.event_subprocesses(container):
-                    if esp.id == current.element_id:
-                        continue  # an event subprocess does not catch what it throws itself
+        level: list[tuple[str, ElementInstance, FlowNode]] = []
+        node = None if current.parent_id is None else ex.process.node(current.element_id)
+        if inside is not None and (node is None or node.type in _CONTAINERS):
+            for esp in ex.process.event_subprocesses(None if node is None else node.id):
+                if esp.id != inside.element_id:
                     for start in ex.process.start_events(esp.id):
-                        yield "event_subprocess", scope, start
-        current = scope
+                        level.append(("event_subprocess", current, start))
+        host = None if node is None else boundary_host_id(ex, current, node)
+        if host is not None:
+            for boundary in ex.process.boundary_events(host):
+                level.append(("boundary", current, boundary))
+        yield level
+        inside = current
+        current = ex.state.elements.get(current.parent_id) if current.parent_id else None
 
 
 def error_code(ex: Execution, definition: EventDefinition) -> str:
@@ -373,10 +371,20 @@ def _code_of(ex: Execution, definition: EventDefinition) -> str | None:
 def _find_catcher(
     ex: Execution, instance: ElementInstance, kind: EventDefinitionType, code: str
 ) -> tuple[str, ElementInstance, FlowNode] | None:
-    for how, owner, catch in _catchers(ex, instance):
-        for definition in catch.event_definitions:
-            if definition.type is kind and _code_of(ex, definition) in (code, None):
-                return how, owner, catch
+    """The nearest catcher of ``code``; at one level, one naming the code beats a catch-all."""
+    for level in _catch_levels(ex, instance):
+        catch_all = None
+        for candidate in level:
+            for definition in candidate[2].event_definitions:
+                if definition.type is not kind:
+                    continue
+                caught = _code_of(ex, definition)
+                if caught == code:
+                    return candidate
+                if caught is None and catch_all is None:
+                    catch_all = candidate
+        if catch_all is not None:
+            return catch_all
     return None
 
 

@@ -30,6 +30,9 @@ from midflight.model import (
     SequenceFlow,
     StandardLoop,
 )
+from midflight.runtime import events
+from midflight.runtime.behaviors import behavior_for
+from midflight.runtime.behaviors.multi_instance import inner_finished
 from midflight.runtime.expressions import ExpressionEvaluator
 from midflight.runtime.state import (
     ElementInstance,
@@ -134,6 +137,10 @@ class Execution:
         # Modification may skip listeners and input/output mappings for its command (seed 003).
         self.skip_listeners = False
         self.skip_io_mappings = False
+        # While a modification runs its instructions the process instance does not end: a
+        # root left empty only notes that it would have completed (``process_end_held``).
+        self.hold_process_end = False
+        self.process_end_held = False
 
     # ------------------------------------------------------------------------------------------
     # starting
@@ -191,8 +198,6 @@ class Execution:
         )
         if variables:
             execution.set_variables(root.id, variables, local=True)
-        from midflight.runtime import events
-
         events.open_scope(execution, root, None)
         if not run_start_event:
             return execution
@@ -223,8 +228,6 @@ class Execution:
     # ------------------------------------------------------------------------------------------
     def run(self) -> None:
         """Process pending steps until every token rests in a wait state."""
-        from midflight.runtime.behaviors import behavior_for
-
         stack = self._stack
         while True:
             if not stack:
@@ -248,8 +251,6 @@ class Execution:
 
     def _trigger_conditions(self) -> bool:
         """Trigger the conditional subscriptions whose condition now holds; True if any did."""
-        from midflight.runtime import events
-
         self._variables_changed = False
         return events.trigger_conditions(self)
 
@@ -340,8 +341,6 @@ class Execution:
 
     def _open(self, instance: ElementInstance, node: FlowNode) -> bool:
         """Input mappings and subscriptions of an entered element; False on an incident."""
-        from midflight.runtime import events
-
         self.history("element.activated", instance)
         scope = self.state.elements[instance.parent_id] if instance.parent_id else instance
         try:
@@ -365,8 +364,6 @@ class Execution:
         self._run_behavior(instance, node, triggered=triggered)
 
     def _run_behavior(self, instance: ElementInstance, node: FlowNode, *, triggered: bool) -> None:
-        from midflight.runtime.behaviors import behavior_for
-
         if triggered:
             self.complete(instance)
             return
@@ -423,8 +420,6 @@ class Execution:
         self, instance: ElementInstance, *, flows: Sequence[SequenceFlow] | None = None
     ) -> None:
         """Complete an element instance and leave it over ``flows`` (default: its behaviour's)."""
-        from midflight.runtime.behaviors import behavior_for
-
         if instance.parent_id is None:
             self._complete_process(instance)
             return
@@ -449,8 +444,6 @@ class Execution:
     def _finish(
         self, instance: ElementInstance, node: FlowNode, flows: Sequence[SequenceFlow] | None
     ) -> None:
-        from midflight.runtime import events
-
         events.on_completed(self, instance, node)
         async_after = node.async_after or (
             node.type is ElementType.MULTI_INSTANCE_BODY and _mi(node).async_after
@@ -469,8 +462,6 @@ class Execution:
     def _leave(
         self, instance: ElementInstance, node: FlowNode, flows: Sequence[SequenceFlow] | None
     ) -> None:
-        from midflight.runtime.behaviors import behavior_for
-
         assert instance.parent_id is not None
         try:
             leaving = (
@@ -484,8 +475,6 @@ class Execution:
         if isinstance(node.loop, StandardLoop) and self._loop_again(instance, node):
             return
         if self._is_inner(instance):
-            from midflight.runtime.behaviors.multi_instance import inner_finished
-
             inner_finished(self, instance, completed=True)
             leaving = []  # the body leaves the activity once all inner instances are done
         self._release(instance)
@@ -517,16 +506,12 @@ class Execution:
 
     def terminate(self, instance: ElementInstance) -> None:
         """Terminate an element instance and everything inside it, innermost first."""
-        from midflight.runtime.behaviors import behavior_for
-
         for child in self.state.children(instance.id):
             self.terminate(child)
         if instance.parent_id is not None:
             node = self.process.node(instance.element_id)
             behavior_for(node).on_terminate(self, instance, node)
             if self._is_inner(instance):
-                from midflight.runtime.behaviors.multi_instance import inner_finished
-
                 inner_finished(self, instance, completed=False)
         self._pending_flows.pop(instance.id, None)
         self._release(instance)
@@ -648,6 +633,9 @@ class Execution:
             return
         if any(i.element_instance_id == scope.id for i in self.state.incidents.values()):
             return  # its completion failed already: it waits for the incident's resolution
+        if scope.parent_id is None and self.hold_process_end:
+            self.process_end_held = True  # a modification decides after its last instruction
+            return
         self.complete(scope)
 
     def _fire_waiting_inclusive_joins(self, scope: ElementInstance) -> bool:
@@ -660,8 +648,6 @@ class Execution:
         return fired
 
     def _complete_process(self, root: ElementInstance) -> None:
-        from midflight.runtime import events
-
         record = self.state.instance
         if record.state not in (ProcessInstanceState.ACTIVE, ProcessInstanceState.SUSPENDED):
             return

@@ -3,7 +3,8 @@
 Each live-state table has one column per field of the runtime record of the same name (see
 ``midflight.runtime.state``; the store does not import it, a test keeps the two in step). Every
 live row carries ``revision`` for optimistic locking. ``history`` adds ``seq``, an autoincrement
-key that orders the audit trail; its ``id`` stays a unique string like every other record's.
+key that orders the audit trail; its ``id`` is a generated unique string (not indexed: the log
+is read by instance, and an index on random ids would cost every insert).
 
 Two column types carry the Python values the runtime uses:
 
@@ -356,7 +357,6 @@ history = Table(
     _id("element_instance_id", nullable=True),
     Column("element_id", _NAME),
     Column("data", ExactJson),
-    UniqueConstraint("id"),
     Index("ix_history_process_instance_id_seq", "process_instance_id", "seq"),
 )
 

@@ -208,7 +208,6 @@ def upgrade() -> None:
         sa.Column("element_id", _NAME, nullable=True),
         sa.Column("data", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("seq", name="pk_history"),
-        sa.UniqueConstraint("id", name="uq_history_id"),
     )
     _index("history", "process_instance_id", "seq")
 
