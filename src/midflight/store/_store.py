@@ -259,6 +259,23 @@ def _fast_insert_plan(dialect: Any, table: Table) -> tuple[str, list[tuple[str, 
     return sql, converters
 
 
+_FAST_GUARDED: dict[tuple[str, str, str], tuple[str, list[tuple[str, Any]]]] = {}
+
+
+def _guarded_plan(dialect: Any, table: Table, kind: str) -> tuple[str, list[tuple[str, Any]]]:
+    """Driver-level UPDATE (all record columns) or DELETE guarded by id and revision."""
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    _, converters = _fast_insert_plan(dialect, table)
+    by_name = dict(converters)
+    where = f"WHERE id = {marker} AND revision = {marker}"
+    if kind == "delete":
+        return f"DELETE FROM {table.name} {where}", [("id", None), ("revision", None)]
+    settable = [name for name, _ in converters if name not in ("id", "revision")]
+    assignments = ", ".join(f"{name} = {marker}" for name in settable)
+    sql = f"UPDATE {table.name} SET {assignments}, revision = revision + 1 {where}"
+    return sql, [(name, by_name[name]) for name in settable] + [("id", None), ("revision", None)]
+
+
 class StoreTransaction:
     """The row operations of one database transaction. Obtain it from ``Store.transaction()``."""
 
@@ -308,27 +325,42 @@ class StoreTransaction:
 
         Raises ConcurrentModificationError if any row was changed or deleted since.
         """
-        if not rows:
-            return
-        statement = _statement(_UPDATE, table, "update")
-        # Sorted, so concurrent transactions lock shared rows in one order and cannot deadlock.
-        ordered = sorted(rows, key=_by_id)
-        if len(ordered) > 1:
-            self._check_revisions(table, ordered)
-        result = self._conn.execute(statement, [_update_params(row) for row in ordered])
-        if result.rowcount != len(ordered):
-            raise _stale(table, ordered)
+        if rows:
+            _statement(_UPDATE, table, "update")
+            self._guarded("update", table, rows)
 
     def delete(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Delete ``rows``, each guarded by its ``revision``, like ``update``."""
-        if not rows:
-            return
-        statement = _statement(_DELETE, table, "delete")
+        if rows:
+            _statement(_DELETE, table, "delete")
+            self._guarded("delete", table, rows)
+
+    def _guarded(self, kind: str, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        # Driver-level executemany (as _insert_fast), every row guarded by its revision. An
+        # executemany reports one total rowcount, and after it a row another transaction updated
+        # once looks like one this batch updated: so several rows are first checked (and locked)
+        # in one query that names a stale row exactly. Sorted, so concurrent transactions lock
+        # shared rows in one order and cannot deadlock.
+        dialect = self._conn.dialect
+        key = (dialect.name, table, kind)
+        plan = _FAST_GUARDED.get(key)
+        if plan is None:
+            plan = _FAST_GUARDED[key] = _guarded_plan(dialect, _TABLES[table], kind)
+        sql, columns = plan
         ordered = sorted(rows, key=_by_id)
         if len(ordered) > 1:
             self._check_revisions(table, ordered)
-        params = [{"id": row["id"], "revision": row["revision"]} for row in ordered]
-        result = self._conn.execute(statement, params)
+        try:
+            params = [
+                tuple(
+                    value if convert is None or value is None else convert(value)
+                    for value, convert in ((row[name], convert) for name, convert in columns)
+                )
+                for row in ordered
+            ]
+        except (ValueError, TypeError) as exc:
+            raise InvalidArgumentError(f"cannot store a row of {table}: {exc}") from exc
+        result = self._conn.exec_driver_sql(sql, params)
         if result.rowcount != len(ordered):
             raise _stale(table, ordered)
 
@@ -350,8 +382,33 @@ class StoreTransaction:
             raise _stale(table, stale)
 
     def insert_history(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
-            self._insert_fast("history", rows)
+        """Append history events (dicts with id, process_instance_id, timestamp, event,
+        element_instance_id, element_id, data); consecutive events of one instance are stored
+        together in one row."""
+        packed: list[dict[str, Any]] = []
+        for row in rows:
+            last = packed[-1] if packed else None
+            if last is None or last["process_instance_id"] != row["process_instance_id"]:
+                last = {
+                    "id": row["id"],
+                    "process_instance_id": row["process_instance_id"],
+                    "timestamp": row["timestamp"],
+                    "events": [],
+                }
+                packed.append(last)
+            moment = row["timestamp"]
+            last["events"].append(
+                [
+                    row["id"],
+                    row["event"],
+                    row["element_instance_id"],
+                    row["element_id"],
+                    row["data"],
+                    None if moment == last["timestamp"] else moment.isoformat(),
+                ]
+            )
+        if packed:
+            self._insert_fast("history", packed)
 
     def apply(
         self,
@@ -512,11 +569,27 @@ class StoreTransaction:
         """The instance's history events in the order they were written."""
         h = history
         query = (
-            select(*record_columns(h))
+            select(h.c.timestamp, h.c.events)
             .where(h.c.process_instance_id == process_instance_id)
             .order_by(h.c.seq)
         )
-        return _dicts(self._conn.execute(query))
+        events: list[dict[str, Any]] = []
+        for timestamp, packed in self._conn.execute(query):
+            for id_, name, element_instance_id, element_id, data, moment in packed:
+                events.append(
+                    {
+                        "id": id_,
+                        "process_instance_id": process_instance_id,
+                        "timestamp": timestamp
+                        if moment is None
+                        else datetime.fromisoformat(moment),
+                        "event": name,
+                        "element_instance_id": element_instance_id,
+                        "element_id": element_id,
+                        "data": data,
+                    }
+                )
+        return events
 
     def list_incidents(
         self,

@@ -341,6 +341,10 @@ join_tokens = Table(
 )
 
 history = Table(
+    # One row per command and instance, holding that command's events in order (a JSON list of
+    # [id, event, element_instance_id, element_id, data, timestamp-if-not-the-row's]): a command
+    # writes dozens of events, and one row for them is most of the cost of persisting history.
+    # StoreTransaction.insert_history/list_history pack and unpack; callers see single events.
     "history",
     metadata,
     # BIGINT on PostgreSQL (the log only grows); SQLite autoincrements only INTEGER keys.
@@ -353,10 +357,7 @@ history = Table(
     Column("id", _ID, nullable=False),
     _id("process_instance_id"),
     Column("timestamp", UtcDateTime, nullable=False),
-    Column("event", String(64), nullable=False),
-    _id("element_instance_id", nullable=True),
-    Column("element_id", _NAME),
-    Column("data", ExactJson),
+    Column("events", ExactJson, nullable=False),
     Index("ix_history_process_instance_id_seq", "process_instance_id", "seq"),
 )
 

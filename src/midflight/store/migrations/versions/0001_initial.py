@@ -203,10 +203,7 @@ def upgrade() -> None:
         sa.Column("id", _ID, nullable=False),
         sa.Column("process_instance_id", _ID, nullable=False),
         sa.Column("timestamp", _TIME, nullable=False),
-        sa.Column("event", sa.String(64), nullable=False),
-        sa.Column("element_instance_id", _ID, nullable=True),
-        sa.Column("element_id", _NAME, nullable=True),
-        sa.Column("data", sa.Text(), nullable=True),
+        sa.Column("events", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("seq", name="pk_history"),
     )
     _index("history", "process_instance_id", "seq")
