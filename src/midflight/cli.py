@@ -308,7 +308,6 @@ _DO_KINDS = {
     "local-var": "local_var",
 }
 _NAMED = ("start_before", "start_after", "start_transition", "cancel_instance", "cancel_all")
-Repeated = Annotated[list[str] | None, typer.Option(show_default=False)]
 
 
 def _usage_error(message: str) -> typer.Exit:
@@ -391,11 +390,24 @@ def modify(
             show_default=False,
         ),
     ] = None,
-    start_before: Repeated = None,
-    start_after: Repeated = None,
-    start_transition: Repeated = None,
-    cancel_instance: Repeated = None,
-    cancel_all: Repeated = None,
+    start_before: Annotated[
+        list[str] | None, typer.Option(help="Start before this element (repeatable).")
+    ] = None,
+    start_after: Annotated[
+        list[str] | None,
+        typer.Option(help="Start on the single outgoing flow of this element (repeatable)."),
+    ] = None,
+    start_transition: Annotated[
+        list[str] | None, typer.Option(help="Start on this sequence flow (repeatable).")
+    ] = None,
+    cancel_instance: Annotated[
+        list[str] | None,
+        typer.Option(help="Cancel this activity or transition instance (repeatable)."),
+    ] = None,
+    cancel_all: Annotated[
+        list[str] | None,
+        typer.Option(help="Cancel every instance of this element (repeatable)."),
+    ] = None,
     var: Annotated[
         list[str] | None,
         typer.Option("--var", help="A variable NAME=VALUE set with the first start instruction."),
@@ -405,8 +417,12 @@ def modify(
         bool, typer.Option(help="Refuse if tokens would be left that can never complete.")
     ] = False,
     annotate: Annotated[str | None, typer.Option(help="Why, kept with the operation.")] = None,
-    skip_listeners: bool = False,
-    skip_io_mappings: bool = False,
+    skip_listeners: Annotated[
+        bool, typer.Option(help="Run no execution or task listeners in this change.")
+    ] = False,
+    skip_io_mappings: Annotated[
+        bool, typer.Option(help="Run no input/output mappings in this change.")
+    ] = False,
 ) -> None:
     """Start and cancel activities of a running instance (seed 003 semantics).
 
@@ -520,3 +536,303 @@ def demo(db: DbOption = None) -> None:
 
         engine.run_workers(until_idle=True)
         console.print(f"claim {claim.id}: {engine.process_instance(claim.id).state}")
+
+
+# ---------------------------------------------------------------------------------------------
+# migration: midflight migrate plan|validate|run|status|resume|undo
+# ---------------------------------------------------------------------------------------------
+migrate_app = typer.Typer(
+    help="Move running instances to another version of their process (Camunda 7 semantics).",
+    no_args_is_help=True,
+)
+app.add_typer(migrate_app, name="migrate")
+
+InstanceOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--instance", help="A process instance to migrate (repeatable).", show_default=False
+    ),
+]
+AllOption = Annotated[
+    bool, typer.Option("--all", help="Every running instance of the plan's source version.")
+]
+
+
+def _bad_usage(message: str) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {escape(message)}")
+    return typer.Exit(2)
+
+
+def _definition_ref(engine: Engine, ref: str) -> str:
+    """A definition id, or ``KEY@VERSION`` / ``KEY@TAG`` (a number is a version, else a tag)."""
+    key, at, selector = ref.rpartition("@")
+    if not at:
+        return engine.definition(ref).id
+    for d in engine.definitions(key):
+        if (selector.isdigit() and d.version == int(selector)) or d.version_tag == selector:
+            return d.id
+    raise _bad_usage(f"no version of '{key}' is '{selector}' (give a version number or tag)")
+
+
+def _read_plan(path: Path) -> Any:
+    """A plan from a JSON or YAML file (as ``migrate plan`` writes them)."""
+    import yaml
+
+    from midflight.change.migration import MigrationPlan
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+        return MigrationPlan.from_json(data)
+    except (OSError, ValueError, yaml.YAMLError, MidflightError) as exc:
+        raise _bad_usage(f"cannot read the plan {path}: {exc}") from None
+
+
+def _selection(instance: list[str] | None, all_: bool) -> tuple[list[str] | None, Any]:
+    """(process instance ids, query) of ``--instance``/``--all``."""
+    if bool(instance) == all_:
+        raise _bad_usage("give --instance ID (repeatable) or --all")
+    return (list(instance or []) or None), ({} if all_ else None)
+
+
+def _outcome_text(outcome: dict[str, Any]) -> str:
+    """What a dry run found, in a few words (only what would change)."""
+    counts = [
+        ("re-pointed", len(outcome.get("repointed", {}))),
+        ("scope(s) created", len(outcome.get("created", []))),
+        ("scope(s) removed", len(outcome.get("removed", []))),
+        ("subscription(s)/timer(s) added", len(outcome.get("subscriptions_added", []))),
+        ("subscription(s)/timer(s) removed", len(outcome.get("subscriptions_removed", []))),
+        ("timer(s) kept or moved", len(outcome.get("timers", {}))),
+    ]
+    parts = [f"{n} {what}" for what, n in counts if n]
+    changed = {*outcome.get("variables_set", []), *outcome.get("variables_removed", [])}
+    if changed:
+        parts.append("variables " + ", ".join(sorted(changed)))
+    return ", ".join(parts) or "nothing to change but the version"
+
+
+def _id_table(first: str, *headers: str) -> Table:
+    """A table whose first column holds ids, which are never cut or wrapped."""
+    table = Table()
+    table.add_column(first, no_wrap=True, min_width=32)
+    for header in headers:
+        table.add_column(header)
+    return table
+
+
+def _progress_text(batch: Any) -> str:
+    return f"{batch.done}/{batch.total} done, {batch.skipped} skipped, {batch.pending} pending" + (
+        f", {batch.throughput_per_s}/s" if batch.throughput_per_s else ""
+    )
+
+
+def _print_batch(batch: Any) -> None:
+    console.print(f"batch [cyan]{batch.id}[/cyan] {batch.state}: {_progress_text(batch)}")
+    if batch.data.get("paused_reason") and batch.state == "PAUSED":
+        console.print(f"paused: {escape(batch.data['paused_reason'])}")
+    if batch.skipped_reasons:
+        skipped = _id_table("skipped instance", "reason")
+        for pid, reason in batch.skipped_reasons.items():
+            skipped.add_row(pid, escape(reason))
+        console.print(skipped)
+
+
+@migrate_app.command("plan")
+def migrate_plan(
+    source: Annotated[str, typer.Argument(help="Source definition id, or KEY@VERSION/KEY@TAG.")],
+    target: Annotated[str, typer.Argument(help="Target definition id, or KEY@VERSION/KEY@TAG.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Plan file to write (.json, .yaml or .yml).")
+    ],
+    auto: Annotated[
+        bool, typer.Option("--auto", help="Map elements with the same id, type and scope.")
+    ] = False,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="SOURCE=TARGET element mapping (repeatable).", show_default=False
+        ),
+    ] = None,
+    timers: Annotated[
+        str, typer.Option(help="Timer policy: keep, reset or keep_elapsed.")
+    ] = "keep",
+    annotate: Annotated[str | None, typer.Option(help="Why, kept with the plan.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Write a migration plan, checked against both versions (every problem at once)."""
+    pairs = []
+    for pair in map_ or []:
+        left, sep, right = pair.partition("=")
+        if not sep or not left or not right:
+            raise _bad_usage(f"--map '{pair}' is not SOURCE=TARGET")
+        pairs.append((left, right))
+    if not auto and not pairs:
+        raise _bad_usage("give --auto and/or --map SOURCE=TARGET")
+    with _engine(db) as engine:
+        builder = engine.migration_plan(
+            _definition_ref(engine, source), _definition_ref(engine, target)
+        )
+        for left, right in pairs:
+            builder.map(left, right)
+        if auto:
+            builder.map_equal_activities()
+        builder.timers(timers)
+        if annotate:
+            builder.annotate(annotate)
+        plan = builder.build()
+    if output.suffix in (".yaml", ".yml"):
+        import yaml
+
+        output.write_text(yaml.safe_dump(json.loads(plan.to_json()), sort_keys=False))
+    else:
+        output.write_text(plan.to_json() + "\n")
+    table = Table("source element", "target element")
+    for instruction in plan.instructions:
+        table.add_row(instruction.source, instruction.target)
+    console.print(table)
+    console.print(
+        f"plan [cyan]{plan.source_definition_id}[/cyan] -> [cyan]{plan.target_definition_id}"
+        f"[/cyan] ({len(plan.instructions)} mappings, timers {plan.timers}) written to {output}"
+    )
+
+
+@migrate_app.command("validate")
+def migrate_validate(
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="A plan file (JSON or YAML).")],
+    instance: InstanceOption = None,
+    all_: AllOption = False,
+    db: DbOption = None,
+) -> None:
+    """Dry-run a plan: for each instance, whether it can migrate and what would change.
+    Exits 1 if any instance cannot migrate."""
+    plan = _read_plan(plan_file)
+    ids, query = _selection(instance, all_)
+    with _engine(db) as engine:
+        report = engine.validate_migration(plan, ids, query)
+    table = _id_table("instance", "can migrate", "what would happen / why not")
+    for item in report.instances:
+        table.add_row(
+            item.process_instance_id,
+            "[green]yes[/green]" if item.can_migrate else "[red]no[/red]",
+            _outcome_text(item.outcome) if item.can_migrate else escape("; ".join(item.problems)),
+        )
+    console.print(table)
+    able = sum(1 for i in report.instances if i.can_migrate)
+    console.print(f"{able} of {len(report.instances)} instance(s) can migrate")
+    if not report.can_migrate_all:
+        raise typer.Exit(1)
+
+
+@migrate_app.command("run")
+def migrate_run(
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="A plan file (JSON or YAML).")],
+    instance: InstanceOption = None,
+    all_: AllOption = False,
+    batch_size: Annotated[int, typer.Option(help="Instances per step.")] = 500,
+    canary: Annotated[
+        int, typer.Option(help="Pause after this many instances for review (0: no canary).")
+    ] = 0,
+    max_failure_rate: Annotated[
+        float | None, typer.Option(help="Pause when this share of instances is skipped.")
+    ] = None,
+    operator: Annotated[str | None, typer.Option(help="Who runs it (kept in history).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Migrate instances as a batch, with a progress bar. Exits 1 if instances were skipped."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    plan = _read_plan(plan_file)
+    ids, query = _selection(instance, all_)
+    with _engine(db) as engine:
+        batch = engine.migrate_async(
+            plan,
+            ids,
+            query,
+            batch_size=batch_size,
+            canary=canary,
+            max_failure_rate=max_failure_rate,
+            operator=operator,
+        )
+        with Progress(
+            TextColumn("migrating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[skipped]} skipped"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            bar = progress.add_task("migrate", total=batch.total, skipped=0)
+            while True:
+                batch = engine.batch(batch.id)
+                progress.update(bar, completed=batch.done + batch.skipped, skipped=batch.skipped)
+                if batch.state != "RUNNING":
+                    break
+                time.sleep(0.1)
+        engine.wait_batch(batch.id)
+        _print_batch(engine.batch(batch.id))
+        console.print(
+            f"undo: midflight migrate undo {batch.id}"
+            + (f"; resume: midflight migrate resume {batch.id}" if batch.state == "PAUSED" else "")
+        )
+    if batch.skipped:
+        raise typer.Exit(1)
+
+
+@migrate_app.command("status")
+def migrate_status(
+    batch_id: Annotated[str | None, typer.Argument(metavar="[BATCH]")] = None,
+    db: DbOption = None,
+) -> None:
+    """Show one batch (progress, skipped instances with reasons) or list them all."""
+    with _engine(db) as engine:
+        if batch_id is not None:
+            _print_batch(engine.batch(batch_id))
+            return
+        table = _id_table("batch", "state", "progress", "created")
+        for batch in engine.batches():
+            table.add_row(
+                batch.id,
+                batch.state,
+                _progress_text(batch),
+                batch.created_at.isoformat(timespec="seconds"),
+            )
+        console.print(table)
+
+
+@migrate_app.command("resume")
+def migrate_resume(
+    batch_id: Annotated[str, typer.Argument(metavar="BATCH")],
+    retry_skipped: Annotated[
+        bool, typer.Option(help="Put the skipped instances back in line first.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Continue a paused (or interrupted) batch here until it stops."""
+    with _engine(db) as engine:
+        if retry_skipped:
+            batch = engine.retry_skipped(batch_id, wait=True)
+        else:
+            batch = engine.resume_batch(batch_id, wait=True)
+        _print_batch(batch)
+    if batch.skipped:
+        raise typer.Exit(1)
+
+
+@migrate_app.command("undo")
+def migrate_undo(
+    operation_id: Annotated[str, typer.Argument(metavar="OPERATION")],
+    db: DbOption = None,
+) -> None:
+    """Undo a migration (a batch or a direct one): each instance that has not moved on since is
+    restored exactly; the others are listed with what happened to them."""
+    with _engine(db) as engine:
+        for process_instance_id, outcome in engine.undo(operation_id).items():
+            if outcome == "restored":
+                console.print(f"[green]restored[/green] {process_instance_id}")
+            else:
+                console.print(
+                    f"[yellow]left alone[/yellow] {process_instance_id}: {escape(outcome)}"
+                )

@@ -15,7 +15,8 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -128,11 +129,42 @@ class Engine:
         self._deployed: dict[str, DeployedProcess] = {}
         self._workers: dict[str, JobHandler] = {}
         self._batch_plans: dict[str, MigrationPlan] = {}
+        self._local = threading.local()
         self._batch_runner = BatchRunner(self)
 
     # ------------------------------------------------------------------------------------------
-    # lifecycle
+    # lifecycle and transactions
     # ------------------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run several commands in one database transaction: all of them land, or none.
+
+        Inside, each command still runs atomically (a savepoint), so one that fails changes
+        nothing while the others stay. Useful to create or drive many instances with one
+        commit; a nested ``transaction()`` joins the outer one. Per thread.
+        """
+        if getattr(self._local, "tx", None) is not None:
+            yield
+            return
+        with self._store.transaction() as tx:
+            self._local.tx = tx
+            try:
+                yield
+            finally:
+                self._local.tx = None
+
+    @contextmanager
+    def _tx(self, *, read_only: bool = False) -> Iterator[StoreTransaction]:
+        """The store transaction of one command: its own, or a savepoint inside
+        ``transaction()``."""
+        outer: StoreTransaction | None = getattr(self._local, "tx", None)
+        if outer is None:
+            with self._store.transaction(read_only=read_only) as tx:
+                yield tx
+        else:
+            with outer.savepoint():
+                yield outer
+
     def close(self) -> None:
         self._store.dispose()
 
@@ -193,7 +225,7 @@ class Engine:
             )
         deployment_id = _new_id()
         result: list[ProcessDefinition] = []
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             for process in executable:
                 tag = version_tag if version_tag is not None else process.version_tag
                 checksum = hashlib.sha256(f"{process.id}\0{tag}\0{xml}".encode()).hexdigest()
@@ -257,11 +289,11 @@ class Engine:
 
     def definitions(self, key: str | None = None) -> list[ProcessDefinition]:
         """Deployed versions (of one key, or all), with their counts of running instances."""
-        with self._store.transaction() as tx:
+        with self._tx(read_only=True) as tx:
             return [self._definition_info(tx, row, count=False) for row in tx.list_definitions(key)]
 
     def definition(self, definition_id: str) -> ProcessDefinition:
-        with self._store.transaction() as tx:
+        with self._tx(read_only=True) as tx:
             return self._definition_info(tx, self._definition_row(tx, definition_id))
 
     def suspend_definition(self, definition_id: str) -> ProcessDefinition:
@@ -272,7 +304,7 @@ class Engine:
         return self._set_definition_suspended(definition_id, False)
 
     def _set_definition_suspended(self, definition_id: str, suspended: bool) -> ProcessDefinition:
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             self._definition_row(tx, definition_id)
             tx.set_definition_suspended(definition_id, suspended)
             return self._definition_info(tx, self._definition_row(tx, definition_id))
@@ -283,7 +315,7 @@ class Engine:
         Raises:
             ProcessEngineError: instances of the version exist.
         """
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             self._definition_row(tx, definition_id)
             count = tx.count_instances(definition_id, None)
             if count:
@@ -353,7 +385,7 @@ class Engine:
             InvalidArgumentError: variables that are not a dict of JSON-compatible values.
         """
         checked = checked_variables(variables)
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             row = tx.find_definition(key, version=version, version_tag=version_tag)
             if row is None:
                 pinned = f" version {version}" if version is not None else ""
@@ -368,7 +400,7 @@ class Engine:
             return _instance_info(record)
 
     def process_instance(self, process_instance_id: str) -> ProcessInstance:
-        with self._store.transaction() as tx:
+        with self._tx(read_only=True) as tx:
             return _instance_info(self._instance_record(tx, process_instance_id))
 
     def process_instances(
@@ -399,7 +431,7 @@ class Engine:
                     f"unknown query field '{name}'; use one of {', '.join(sorted(filters))}"
                 )
             filters[column] = value
-        with self._store.transaction() as tx:
+        with self._tx(read_only=True) as tx:
             rows = tx.list_process_instances(
                 limit=limit, **{k: v for k, v in filters.items() if v is not None}
             )
@@ -416,7 +448,7 @@ class Engine:
             NotFoundError: unknown instance.
             ProcessEngineError: the instance has ended (it has no live tree).
         """
-        with self._store.transaction() as tx:
+        with self._tx(read_only=True) as tx:
             record = self._instance_record(tx, process_instance_id)
             state = self._load_state(tx, record)
             deployed = self._deployed_process(tx, record.definition_id)
@@ -435,7 +467,7 @@ class Engine:
 
         For an ended instance, the values it ended with (from its history).
         """
-        with self._store.transaction() as tx:
+        with self._tx(read_only=True) as tx:
             record = self._instance_record(tx, process_instance_id)
             state = self._load_state(tx, record)
             if record.state in _LIVE:
@@ -456,7 +488,7 @@ class Engine:
         the process instance when it is new (Camunda's setVariable).
         """
         checked = checked_variables(variables)
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             owner = tx.get_row("element_instances", scope_id)
         process_instance_id = None if owner is None else str(owner["process_instance_id"])
         if process_instance_id is None:
@@ -481,7 +513,7 @@ class Engine:
         definition_id: str | None = None,
         limit: int | None = None,
     ) -> list[UserTaskInfo]:
-        with self._store.transaction() as tx:
+        with self._tx(read_only=True) as tx:
             rows = tx.list_user_tasks(
                 process_instance_id=process_instance_id,
                 element_id=element_id,
@@ -492,7 +524,7 @@ class Engine:
         return [_task_info(UserTask(**r)) for r in rows]
 
     def user_task(self, task_id: str) -> UserTaskInfo:
-        with self._store.transaction() as tx:
+        with self._tx(read_only=True) as tx:
             row = tx.get_row("user_tasks", task_id)
         if row is None:
             raise NotFoundError(_no_task(task_id))
@@ -577,14 +609,14 @@ class Engine:
         checked = checked_variables(variables)
         key = None if correlation_key is None else str(correlation_key)
         for _attempt in range(3):
-            with self._store.transaction() as tx:
+            with self._tx() as tx:
                 candidates = tx.find_subscriptions("message", name, key)
             if process_instance_id is not None:
                 candidates = [
                     c for c in candidates if c["process_instance_id"] == process_instance_id
                 ]
             if not candidates and process_instance_id is None:
-                with self._store.transaction() as tx:
+                with self._tx() as tx:
                     starts = self._start_events(tx, EventDefinitionType.MESSAGE, name)
                     if starts:
                         deployed, start_id = starts[0]
@@ -637,7 +669,7 @@ class Engine:
         if max_jobs < 1 or lock_seconds <= 0:
             raise InvalidArgumentError("max_jobs must be >= 1 and lock_seconds > 0")
         now = self._now()
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             rows = tx.acquire_jobs(job_type, worker, max_jobs, lock_seconds, now)
             activated: list[ActivatedJob] = []
             for row in rows:
@@ -832,17 +864,26 @@ class Engine:
     # timers
     # ------------------------------------------------------------------------------------------
     def fire_due_timers(self, now: datetime | None = None, *, limit: int = 1000) -> int:
-        """Fire every timer due at ``now`` (default: the engine clock). Returns how many fired."""
+        """Fire every timer due at ``now`` (default: the engine clock), at most ``limit``.
+
+        A cycle that fired re-arms itself; when its next occurrence is due by ``now`` too, it
+        fires in the same call (a clock that jumped catches up). Returns how many fired.
+        """
         moment = now or self._now()
-        with self._store.transaction() as tx:
-            due = tx.due_jobs(JobKind.TIMER.value, moment, limit)
         fired = 0
-        for row in due:
-            try:
-                with self._store.transaction() as tx:
-                    fired += self._fire_timer(tx, row)
-            except ConcurrentModificationError:
-                continue  # another engine fired it or changed the instance first
+        while fired < limit:
+            with self._tx() as tx:
+                due = tx.due_jobs(JobKind.TIMER.value, moment, limit - fired)
+            fired_now = 0
+            for row in due:
+                try:
+                    with self._tx() as tx:
+                        fired_now += self._fire_timer(tx, row)
+                except ConcurrentModificationError:
+                    continue  # another engine fired it or changed the instance first
+            if not fired_now:
+                break
+            fired += fired_now
         return fired
 
     def _fire_timer(self, tx: StoreTransaction, row: dict[str, Any]) -> int:
@@ -877,7 +918,7 @@ class Engine:
     def execute_async_jobs(self, *, limit: int = 1000) -> int:
         """Run due async continuations (async before/after). Returns how many ran."""
         moment = self._now()
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             due = tx.due_jobs(JobKind.ASYNC.value, moment, limit)
         done = 0
         for row in due:
@@ -904,7 +945,7 @@ class Engine:
         Returns how many subscriptions were triggered and instances started.
         """
         checked = checked_variables(variables)
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             return self._broadcast(tx, name, checked)
 
     def suspend_process_instance(self, process_instance_id: str) -> None:
@@ -923,7 +964,7 @@ class Engine:
             ex.state.touch(record)
             ex.history("process.suspended" if suspended else "process.activated", None)
 
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             self._run(tx, process_instance_id, action)
             if not suspended:
                 self._resume_held_calls(tx, process_instance_id)
@@ -963,7 +1004,7 @@ class Engine:
         if not element_ids:
             raise InvalidArgumentError("name at least one element to activate")
         checked = checked_variables(variables)
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             owner = tx.get_row("element_instances", element_instance_id)
         if owner is None or owner["element_type"] != "adHocSubProcess":
             raise NotFoundError(f"no active ad-hoc subprocess instance '{element_instance_id}'")
@@ -1003,7 +1044,7 @@ class Engine:
     ) -> MigrationPlanBuilder:
         """A plan named by versions or version tags instead of ids, so the same plan file
         works on staging and production. The target defaults to the latest version."""
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             source = tx.find_definition(key, version=from_version, version_tag=from_version_tag)
             target = tx.find_definition(key, version=to_version, version_tag=to_version_tag)
         if source is None:
@@ -1015,7 +1056,7 @@ class Engine:
     def _migration_processes(
         self, source_definition_id: str, target_definition_id: str
     ) -> tuple[DeployedProcess, DeployedProcess]:
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             return (
                 self._deployed_process(tx, source_definition_id),
                 self._deployed_process(tx, target_definition_id),
@@ -1052,7 +1093,7 @@ class Engine:
         if not selected:
             raise InvalidArgumentError("no process instances selected for migration")
         if strict and process_instance_ids:
-            with self._store.transaction() as tx:
+            with self._tx() as tx:
                 found = {
                     r["id"]: r
                     for r in tx.get_process_instances(
@@ -1108,7 +1149,7 @@ class Engine:
         migrated, skipped = migrate_many(
             self, plan, ids, operation_id=operation_id, operator=operator
         )
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             tx.insert(
                 "operations",
                 [
@@ -1154,7 +1195,7 @@ class Engine:
         ids = self._migration_selection(plan, process_instance_ids, query, strict=True)
         batch_id = self._ctx.new_id()
         now = self._now()
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             tx.insert(
                 "operations",
                 [
@@ -1202,11 +1243,11 @@ class Engine:
         return self.batch(batch_id)
 
     def batches(self) -> list[Batch]:
-        with self._store.transaction() as tx:
+        with self._tx(read_only=True) as tx:
             return [batch_info(tx, row) for row in tx.list_rows("operations", kind="batch")]
 
     def batch(self, batch_id: str) -> Batch:
-        with self._store.transaction() as tx:
+        with self._tx(read_only=True) as tx:
             row = tx.get_row("operations", batch_id)
             if row is None or row["kind"] != "batch":
                 raise NotFoundError(f"no batch '{batch_id}'")
@@ -1234,7 +1275,7 @@ class Engine:
 
     def retry_skipped(self, batch_id: str, *, wait: bool = False) -> Batch:
         """Put the batch's skipped instances back in line (after a fix) and run it again."""
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             row = tx.get_row("operations", batch_id)
             if row is None or row["kind"] != "batch":
                 raise NotFoundError(f"no batch '{batch_id}'")
@@ -1262,7 +1303,7 @@ class Engine:
         return len(running)
 
     def _set_batch_state(self, batch_id: str, state: str, allowed: tuple[str, ...]) -> Batch:
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             row = tx.get_row("operations", batch_id)
             if row is None or row["kind"] != "batch":
                 raise NotFoundError(f"no batch '{batch_id}'")
@@ -1287,7 +1328,7 @@ class Engine:
 
     def modify_many(self, definition_id: str) -> MultipleInstanceModification:
         """The same start/cancel instructions for many instances of one definition."""
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             self._definition_row(tx, definition_id)
         return MultipleInstanceModification(self, definition_id)
 
@@ -1305,7 +1346,7 @@ class Engine:
 
     def operation(self, operation_id: str) -> dict[str, Any]:
         """An operation's record: kind, state, instructions, annotation, instances."""
-        with self._store.transaction() as tx:
+        with self._tx(read_only=True) as tx:
             row = tx.get_row("operations", operation_id)
         if row is None:
             raise NotFoundError(f"no operation '{operation_id}'")
@@ -1315,7 +1356,7 @@ class Engine:
     # incidents and history
     # ------------------------------------------------------------------------------------------
     def incidents(self, process_instance_id: str | None = None) -> list[IncidentInfo]:
-        with self._store.transaction() as tx:
+        with self._tx(read_only=True) as tx:
             rows = tx.list_incidents(process_instance_id=process_instance_id)
         return [
             IncidentInfo(
@@ -1333,7 +1374,7 @@ class Engine:
 
     def resolve_incident(self, incident_id: str) -> None:
         """Resolve an incident: a failed job gets another attempt, an element retries its step."""
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             row = tx.get_row("incidents", incident_id)
         if row is None:
             raise NotFoundError(f"no open incident '{incident_id}'")
@@ -1362,7 +1403,7 @@ class Engine:
 
     def history(self, process_instance_id: str) -> list[HistoryEntry]:
         """The instance's audit trail, oldest first."""
-        with self._store.transaction() as tx:
+        with self._tx(read_only=True) as tx:
             self._instance_record(tx, process_instance_id)
             rows = tx.list_history(process_instance_id)
         return [
@@ -1388,14 +1429,14 @@ class Engine:
         *,
         gone: str | None = None,
     ) -> T:
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             return self._run(tx, process_instance_id, action, gone=gone)
 
     def _command_on(
         self, table: str, row_id: str, action: Callable[[Execution], T], *, gone: str
     ) -> T:
         """A command on the instance owning a task or job row: one transaction, lookup included."""
-        with self._store.transaction() as tx:
+        with self._tx() as tx:
             row = tx.get_row(table, row_id)
             if row is None:
                 raise NotFoundError(gone)
@@ -1539,9 +1580,25 @@ class Engine:
                     f.data["error_code"],
                     f.data.get("message"),
                     f.data.get("variables"),
+                    origin=f.data.get("origin"),
                 )
 
         self._run(tx, f.process_instance_id, rethrow)
+
+    def _on_unhandled_error(self, tx: StoreTransaction, f: FollowUp) -> None:
+        """An error from a called process that no process up the chain caught: the incident
+        goes on the element that threw it."""
+        assert f.process_instance_id is not None
+        element_instance_id = f.element_instance_id
+
+        def incident(ex: Execution) -> None:
+            instance = ex.state.elements.get(element_instance_id or "")
+            if instance is not None:
+                events.raise_unhandled_error(
+                    ex, instance, f.data["error_code"], f.data.get("message"), f.data.get("job_id")
+                )
+
+        self._run(tx, f.process_instance_id, incident)
 
     def _on_child_escalation(self, tx: StoreTransaction, f: FollowUp) -> None:
         assert f.process_instance_id is not None

@@ -210,6 +210,8 @@ def migrate_one(
     target = engine._deployed_process(tx, plan.target_definition_id)
     record = engine._instance_record(tx, process_instance_id, for_update=True)
     if record.definition_id != plan.source_definition_id:
+        if operation_id is not None and _migrated_by(tx, process_instance_id, operation_id):
+            return MigrationOutcome()  # a resumed batch: it moved before the crash, unrecorded
         raise InvalidArgumentError(
             f"process instance '{process_instance_id}' is an instance of "
             f"'{record.definition_id}', not of the plan's source '{plan.source_definition_id}'"
@@ -242,13 +244,22 @@ def migrate_one(
     return outcome
 
 
+def _migrated_by(tx: StoreTransaction, process_instance_id: str, operation_id: str) -> bool:
+    """Whether this operation migrated the instance already: a batch killed after migrating a
+    chunk but before recording it finds those instances on the target when it resumes."""
+    return any(
+        h["event"] == "process.migrated" and (h["data"] or {}).get("operation_id") == operation_id
+        for h in tx.list_history(process_instance_id)
+    )
+
+
 def validate_instances(
     engine: Engine, plan: MigrationPlan, ids: Sequence[str]
 ) -> list[InstanceMigrationReport]:
     reports = []
     for process_instance_id in ids:
         try:
-            with engine._store.transaction() as tx:
+            with engine._tx() as tx:
                 outcome = migrate_one(
                     engine, tx, plan, process_instance_id, operation_id=None, operator=None
                 )
@@ -294,7 +305,7 @@ def migrate_many(
         part = list(ids[start : start + chunk_size])
         if setwise and len(part) > 1:
             try:
-                with engine._store.transaction() as tx:
+                with engine._tx() as tx:
                     done = _migrate_setwise(engine, tx, plan, part, operation_id, operator)
                 migrated.extend(done)
                 moved = set(done)
@@ -303,7 +314,7 @@ def migrate_many(
                 pass  # another engine got in between: go one by one
         for process_instance_id in part:
             try:
-                with engine._store.transaction() as tx:
+                with engine._tx() as tx:
                     migrate_one(
                         engine,
                         tx,
@@ -564,7 +575,7 @@ class BatchRunner:
         """Process the batch's pending items chunk by chunk until done, paused or cancelled."""
         engine = self._engine
         while True:
-            with engine._store.transaction() as tx:
+            with engine._tx() as tx:
                 row = tx.get_row("operations", batch_id)
                 if row is None or row["state"] != "RUNNING":
                     return
@@ -601,7 +612,7 @@ class BatchRunner:
             item["state"] = "DONE" if pid in done else "SKIPPED"
             item["reason"] = None if pid in done else skipped.get(pid)
             item["updated_at"] = now
-        with engine._store.transaction() as tx:
+        with engine._tx() as tx:
             tx.update("operation_items", chunk)
             row = tx.get_row("operations", batch_id)
             assert row is not None
@@ -630,7 +641,7 @@ class BatchRunner:
             tx.update("operations", [row])
 
     def _finish(self, batch_id: str) -> None:
-        with self._engine._store.transaction() as tx:
+        with self._engine._tx() as tx:
             row = tx.get_row("operations", batch_id)
             if row is None or row["state"] != "RUNNING":
                 return

@@ -154,7 +154,7 @@ class ProcessInstanceModification(_InstructionBuilder):
     ) -> ModificationPreview:
         """The outcome without committing anything: tree, created, cancelled, warnings."""
         try:
-            with self._engine._store.transaction() as tx:
+            with self._engine._tx() as tx:
                 outcome = _modify_one(
                     self._engine,
                     tx,
@@ -188,7 +188,7 @@ class ProcessInstanceModification(_InstructionBuilder):
         engine = self._engine
         operation_id = engine._ctx.new_id()
         data = _operation_data(self._instructions, self._annotation, operator)
-        with engine._store.transaction() as tx:
+        with engine._tx() as tx:
             preview = _modify_one(
                 engine,
                 tx,
@@ -261,7 +261,7 @@ class ProcessInstantiation(_InstructionBuilder):
         engine = self._engine
         if not self._instructions:
             raise InvalidArgumentError("name at least one element to start the instance at")
-        with engine._store.transaction() as tx:
+        with engine._tx() as tx:
             row = tx.find_definition(self._key, version=self._version)
             if row is None:
                 pinned = f" version {self._version}" if self._version is not None else ""
@@ -331,7 +331,7 @@ class MultipleInstanceModification(_InstructionBuilder):
         warnings: dict[str, list[str]] = {}
         for process_instance_id in selected:
             try:
-                with engine._store.transaction() as tx:
+                with engine._tx() as tx:
                     row = tx.get_process_instance(process_instance_id)
                     if row is None or row["definition_id"] != self._definition_id:
                         raise NotFoundError(
@@ -353,7 +353,7 @@ class MultipleInstanceModification(_InstructionBuilder):
                     warnings[process_instance_id] = outcome.warnings
             except (NotFoundError, InvalidArgumentError, ProcessEngineError) as exc:
                 failed[process_instance_id] = str(exc)
-        with engine._store.transaction() as tx:
+        with engine._tx() as tx:
             tx.insert(
                 "operations",
                 [
@@ -480,7 +480,7 @@ def undo_operation(engine: Engine, operation_id: str) -> dict[str, str]:
         NotFoundError: no such operation.
         ProcessEngineError: no instance could be restored (each reason is in the message).
     """
-    with engine._store.transaction() as tx:
+    with engine._tx() as tx:
         operation = tx.get_row("operations", operation_id)
     if operation is None:
         raise NotFoundError(f"no operation '{operation_id}'")
@@ -488,13 +488,13 @@ def undo_operation(engine: Engine, operation_id: str) -> dict[str, str]:
         raise ProcessEngineError(f"operation '{operation_id}' was undone already")
     outcome: dict[str, str] = {}
     if operation["kind"] == "batch":
-        with engine._store.transaction() as tx:
+        with engine._tx() as tx:
             ids = [i["process_instance_id"] for i in tx.list_operation_items(operation_id, "DONE")]
     else:
         ids = list((operation["data"] or {}).get("process_instance_ids", []))
     for process_instance_id in ids:
         try:
-            with engine._store.transaction() as tx:
+            with engine._tx() as tx:
                 _undo_instance(engine, tx, operation_id, process_instance_id)
             outcome[process_instance_id] = "restored"
         except ProcessEngineError as exc:
@@ -505,7 +505,7 @@ def undo_operation(engine: Engine, operation_id: str) -> dict[str, str]:
             f"operation '{operation_id}' cannot be undone: "
             + "; ".join(f"{pid}: {why}" for pid, why in outcome.items())
         )
-    with engine._store.transaction() as tx:
+    with engine._tx() as tx:
         row = tx.get_row("operations", operation_id)
         assert row is not None
         row["data"] = {**(row["data"] or {}), "undo": outcome}

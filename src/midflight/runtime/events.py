@@ -23,7 +23,7 @@ from midflight.model import (
     ExpressionLanguage,
     FlowNode,
 )
-from midflight.runtime.state import ElementInstance, ElementState, Job, JobKind
+from midflight.runtime.state import ElementInstance, ElementState, Job, JobKind, JobState
 from midflight.runtime.timers import parse_timer
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ __all__ = [
     "notify_parent_completed",
     "on_completed",
     "open_scope",
+    "raise_unhandled_error",
     "subscribe_definition",
     "throw_compensation",
     "throw_error",
@@ -396,11 +397,14 @@ def throw_error(
     variables: Mapping[str, Any] | None = None,
     *,
     job_id: str | None = None,
+    origin: Mapping[str, Any] | None = None,
 ) -> bool:
     """Throw BPMN error ``code`` from ``instance``. Returns True if something caught it.
 
     Uncaught in a called process, the error goes on to the calling process; uncaught at the
-    top, it becomes an incident on the thrower — never a silent end.
+    top, it becomes an incident on the thrower — never a silent end. ``origin`` names where an
+    error that came up from a called process was thrown (``process_instance_id``,
+    ``element_instance_id``, ``job_id``): the incident goes there, as in Camunda 8.
     """
     found = _find_catcher(ex, instance, EventDefinitionType.ERROR, code)
     if found is not None:
@@ -430,18 +434,51 @@ def throw_error(
                     "message": message,
                     "thrower": instance.id,
                     "variables": dict(variables or {}),
+                    "origin": dict(
+                        origin
+                        or {
+                            "process_instance_id": record.id,
+                            "element_instance_id": instance.id,
+                            "job_id": job_id,
+                        }
+                    ),
                 },
             )
         )
         return True
+    if origin is not None and origin["process_instance_id"] != ex.state.instance.id:
+        from midflight.runtime.execution import FollowUp
+
+        ex.follow_ups.append(
+            FollowUp(
+                kind="unhandled_error",
+                process_instance_id=origin["process_instance_id"],
+                element_instance_id=origin["element_instance_id"],
+                data={"error_code": code, "message": message, "job_id": origin.get("job_id")},
+            )
+        )
+        return False
+    raise_unhandled_error(ex, instance, code, message, job_id)
+    return False
+
+
+def raise_unhandled_error(
+    ex: Execution, instance: ElementInstance, code: str, message: str | None, job_id: str | None
+) -> None:
+    """The incident of an error nothing caught, on its thrower; a throwing job is failed, and
+    resolving the incident gives it another attempt."""
+    job = ex.state.jobs.get(job_id) if job_id else None
+    if job is not None:
+        job.state = JobState.FAILED
+        job.error_message = message or f"error '{code}' not caught"
+        ex.state.touch(job)
     detail = f": {message}" if message else ""
     ex.raise_incident(
         instance,
         "UNHANDLED_ERROR",
         f"error '{code}' was thrown but no error event catches it{detail}",
-        job_id=job_id,  # resolving the incident gives the throwing job another attempt
+        job_id=job_id,
     )
-    return False
 
 
 def _set_error_variables(ex: Execution, catch: FlowNode, code: str, message: str | None) -> None:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -26,7 +26,6 @@ from sqlalchemy import (
     Select,
     String,
     Table,
-    TypeDecorator,
     Update,
     any_,
     bindparam,
@@ -198,13 +197,14 @@ def _listing(table_name: str, columns: tuple[str, ...], limited: bool) -> Select
 
 
 def _list_rows(
-    conn: Connection, table: str, filters: Mapping[str, Any], limit: int | None
+    tx: StoreTransaction, table: str, filters: Mapping[str, Any], limit: int | None
 ) -> list[dict[str, Any]]:
     params = {name: value for name, value in filters.items() if value is not None}
     if limit is not None:
         params["_limit"] = limit
-    statement = _listing(table, tuple(n for n in filters if n in params), limit is not None)
-    return _dicts(conn.execute(statement, params))
+    columns = tuple(n for n in filters if n in params)
+    statement = _listing(table, columns, limit is not None)
+    return tx._fetch(f"listing:{table}:{columns}:{limit is not None}", statement, params)
 
 
 def _update_params(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -248,18 +248,31 @@ def _fast_insert_plan(dialect: Any, table: Table) -> tuple[str, list[tuple[str, 
         f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
         f"VALUES ({', '.join(marker for _ in columns)})"
     )
+    # dialect_impl: the dialect's own type (a TypeDecorator's copy wraps it), whose processors
+    # are the ones SQLAlchemy itself would run.
     converters = [(c.name, c.type.dialect_impl(dialect).bind_processor(dialect)) for c in columns]
-    if any(isinstance(c.type, TypeDecorator) for c in columns):
-        converters = [
-            (c.name, c.type.bind_processor(dialect))
-            if isinstance(c.type, TypeDecorator)
-            else (name, convert)
-            for c, (name, convert) in zip(columns, converters, strict=True)
-        ]
     return sql, converters
 
 
 _FAST_GUARDED: dict[tuple[str, str, str], tuple[str, list[tuple[str, Any]]]] = {}
+_FAST_SELECTS: dict[tuple[str, str], list[Any]] = {}
+
+
+def _select_plan(dialect: Any, statement: Select[Any]) -> list[Any]:
+    """[sql, compiled, bind names in order (None: named), column names, processors]."""
+    compiled = statement.compile(dialect=dialect)
+    order = list(compiled.positiontup or []) if dialect.positional else None
+    names = [c.key for c in statement.selected_columns]
+    return [str(compiled), compiled, order, names, None]
+
+
+def _result_processors(dialect: Any, statement: Select[Any], cursor: Any) -> list[Any]:
+    description = cursor.description or []
+    processors = []
+    for column, described in zip(statement.selected_columns, description, strict=True):
+        impl = column.type.dialect_impl(dialect)
+        processors.append(impl.result_processor(dialect, described[1]))
+    return processors
 
 
 def _guarded_plan(dialect: Any, table: Table, kind: str) -> tuple[str, list[tuple[str, Any]]]:
@@ -283,6 +296,50 @@ class StoreTransaction:
 
     def __init__(self, connection: Connection) -> None:
         self._conn = connection
+
+    # -- the driver path: precompiled SQL on the raw cursor, for the per-command hot path -----
+    def _raw(self, sql: str, params: Sequence[Any], *, many: bool = False) -> Any:
+        """Run ``sql`` on the driver's cursor (SQLAlchemy's own per-statement machinery costs
+        more than SQLite itself on small statements); driver errors are translated."""
+        cursor = self._conn.connection.cursor()
+        try:
+            if many:
+                cursor.executemany(sql, params)
+            else:
+                cursor.execute(sql, params)
+        except self._conn.dialect.loaded_dbapi.Error as exc:
+            raise _translate(DBAPIError.instance(sql, params, exc, DBAPIError)) from exc
+        return cursor
+
+    def _fetch(
+        self, key: str, statement: Select[Any], params: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Rows of a prebuilt SELECT, compiled once per dialect, through the driver."""
+        dialect = self._conn.dialect
+        plan = _FAST_SELECTS.get((dialect.name, key))
+        if plan is None:
+            plan = _FAST_SELECTS[(dialect.name, key)] = _select_plan(dialect, statement)
+        sql, compiled, order, names, processors = plan
+        # construct_params fills in what the statement binds itself (a LIMIT, a constant).
+        values = compiled.construct_params(params)
+        args: Any = tuple(values[n] for n in order) if order is not None else values
+        cursor = self._raw(sql, args)
+        rows = cursor.fetchall()
+        if processors is None:
+            processors = plan[4] = _result_processors(dialect, statement, cursor)
+        return [
+            {
+                name: value if convert is None or value is None else convert(value)
+                for name, value, convert in zip(names, row, processors, strict=True)
+            }
+            for row in rows
+        ]
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: what happens inside is undone if the block raises."""
+        with self._conn.begin_nested():
+            yield
 
     def _in_ids(self, column: ColumnElement[Any], ids: Sequence[str]) -> ColumnElement[bool]:
         """``column IN ids`` with ONE bound parameter (a JSON array on SQLite, an array on
@@ -318,7 +375,7 @@ class StoreTransaction:
             ]
         except (ValueError, TypeError) as exc:
             raise InvalidArgumentError(f"cannot store a row of {table}: {exc}") from exc
-        self._conn.exec_driver_sql(sql, params)
+        self._raw(sql, params, many=True)
 
     def update(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Write ``rows``, each guarded by the ``revision`` it was read at, which goes up by one.
@@ -360,8 +417,8 @@ class StoreTransaction:
             ]
         except (ValueError, TypeError) as exc:
             raise InvalidArgumentError(f"cannot store a row of {table}: {exc}") from exc
-        result = self._conn.exec_driver_sql(sql, params)
-        if result.rowcount != len(ordered):
+        cursor = self._raw(sql, params, many=True)
+        if cursor.rowcount != len(ordered):
             raise _stale(table, ordered)
 
     def _check_revisions(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -431,26 +488,29 @@ class StoreTransaction:
 
     # -- process instance state ---------------------------------------------------------------
     def get_process_instance(self, id: str) -> dict[str, Any] | None:
-        return _first(self._conn.execute(_GET["process_instances"], {"id": id}))
+        found = self._fetch("get:process_instances", _GET["process_instances"], {"id": id})
+        return found[0] if found else None
 
     def get_process_instance_for_update(self, id: str) -> dict[str, Any] | None:
         """The instance row, locked until the transaction ends (on SQLite the write transaction
         already excludes every other writer)."""
-        return _first(self._conn.execute(_GET_INSTANCE_FOR_UPDATE, {"id": id}))
+        found = self._fetch("get_for_update", _GET_INSTANCE_FOR_UPDATE, {"id": id})
+        return found[0] if found else None
 
     def load_instance_rows(self, process_instance_id: str) -> dict[str, list[dict[str, Any]]]:
         """Every live row of the instance, by table (the instance row itself excluded)."""
         params = {"process_instance_id": process_instance_id}
-        probe = self._conn.execute(_LIVE_PROBE, params).one()._mapping
+        [probe] = self._fetch("live_probe", cast(Select[Any], _LIVE_PROBE), params)
         return {
-            name: _dicts(self._conn.execute(statement, params))
+            name: self._fetch(f"load:{name}", statement, params)
             if name == "element_instances" or probe[name]
             else []
             for name, statement in _LOAD_LIVE.items()
         }
 
     def get_row(self, table: str, id: str) -> dict[str, Any] | None:
-        return _first(self._conn.execute(_statement(_GET, table, "get"), {"id": id}))
+        found = self._fetch(f"get:{table}", _statement(_GET, table, "get"), {"id": id})
+        return found[0] if found else None
 
     # -- definitions --------------------------------------------------------------------------
     def insert_definition(self, row: Mapping[str, Any]) -> None:
@@ -464,9 +524,10 @@ class StoreTransaction:
     ) -> dict[str, Any] | None:
         """The definition of ``key`` with that version and/or tag; the latest one when neither
         is given (or the latest with the tag, when only the tag is)."""
-        statement = _FIND_DEFINITION[version is not None, version_tag is not None]
+        flags = (version is not None, version_tag is not None)
         params = {"key": key, "version": version, "version_tag": version_tag}
-        return _first(self._conn.execute(statement, params))
+        found = self._fetch(f"find_definition:{flags}", _FIND_DEFINITION[flags], params)
+        return found[0] if found else None
 
     def find_definition_by_checksum(self, key: str, checksum: str) -> dict[str, Any] | None:
         d = process_definitions
@@ -533,7 +594,7 @@ class StoreTransaction:
             "assignee": assignee,
             "definition_id": definition_id,
         }
-        return _list_rows(self._conn, "user_tasks", filters, limit)
+        return _list_rows(self, "user_tasks", filters, limit)
 
     def list_process_instances(
         self,
@@ -606,7 +667,7 @@ class StoreTransaction:
             "element_id": element_id,
             "type": type,
         }
-        return _list_rows(self._conn, "incidents", filters, limit)
+        return _list_rows(self, "incidents", filters, limit)
 
     def find_subscriptions(
         self, kind: str, name: str, correlation_key: str | None = None
