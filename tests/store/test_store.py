@@ -193,14 +193,30 @@ def test_head_revision_is_the_newest_migration() -> None:
     assert ScriptDirectory.from_config(config).get_current_head() == store_module.HEAD_REVISION
 
 
-def test_migrations_create_the_schema(store: Store, store_url: str) -> None:
-    engine = sqlalchemy.create_engine(store_url)
+def test_migrations_create_the_schema(fresh_store_url: str) -> None:
+    # A new database gets the head schema directly; here the Alembic migrations run from
+    # scratch instead, and must build exactly that schema.
+    engine = sqlalchemy.create_engine(fresh_store_url)
     try:
+        with engine.begin() as conn:
+            store_module._upgrade(conn)
         with engine.connect() as conn:
             tables = set(sqlalchemy.inspect(conn).get_table_names())
             assert tables == set(metadata.tables) | {"alembic_version"}
             # The hand-written migration and schema.py describe the same database.
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+            assert store_module._current_revision(conn) == store_module.HEAD_REVISION
+    finally:
+        engine.dispose()
+
+
+def test_a_new_database_gets_the_head_schema(fresh_store_url: str) -> None:
+    Store(fresh_store_url).dispose()
+    engine = sqlalchemy.create_engine(fresh_store_url)
+    try:
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+            assert store_module._current_revision(conn) == store_module.HEAD_REVISION
     finally:
         engine.dispose()
 
