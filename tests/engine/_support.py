@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from midflight.engine import ActivityInstance, Engine, HistoryEntry
 from midflight.model import Definitions
+
+START = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)  # a Monday
+
+
+class Clock:
+    """A controllable engine clock: ``Engine(url, clock=clock)``; tests call ``advance``."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta | None = None, **parts: float) -> datetime:
+        """Move time forward by ``delta`` or by ``timedelta(**parts)``; returns the new now."""
+        self.now += delta if delta is not None else timedelta(**parts)
+        return self.now
+
 
 ZEEBE_HEADER = (
     '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '

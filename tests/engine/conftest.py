@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from midflight.engine import Engine
 
-START = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
-
-
-class Clock:
-    """A controllable engine clock: ``Engine(url, clock=clock)``; tests call ``advance``."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta | None = None, **parts: float) -> datetime:
-        """Move time forward by ``delta`` or by ``timedelta(**parts)``; returns the new now."""
-        self.now += delta if delta is not None else timedelta(**parts)
-        return self.now
+from ._support import Clock
 
 
 @pytest.fixture

@@ -17,12 +17,12 @@ from midflight.errors import (
 from midflight.model import Definitions
 from midflight.model.builder import ProcessBuilder
 
-from ._support import bpmn, deploy_one, leaf, trail, tree_shape
-
-from .conftest import Clock
+from ._support import Clock, bpmn, deploy_one, leaf, trail, tree_shape
 
 
-def review(task_after: str = "approve", *, name: str = "Review", tag: str | None = None) -> Definitions:
+def review(
+    task_after: str = "approve", *, name: str = "Review", tag: str | None = None
+) -> Definitions:
     """start -> review (user task) -> <task_after> (user task) -> end."""
     return (
         ProcessBuilder("review", name=name, version_tag=tag)
@@ -125,7 +125,9 @@ def test_every_executable_process_of_a_model_is_deployed(engine: Engine) -> None
 
 
 def test_a_model_without_executable_process_is_refused(engine: Engine) -> None:
-    xml = bpmn('<bpmn:process id="sketch" isExecutable="false"><bpmn:startEvent id="s"/></bpmn:process>')
+    xml = bpmn(
+        '<bpmn:process id="sketch" isExecutable="false"><bpmn:startEvent id="s"/></bpmn:process>'
+    )
     with pytest.raises(InvalidArgumentError, match="executable"):
         engine.deploy(xml)
     assert engine.definitions() == []

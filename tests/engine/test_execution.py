@@ -7,8 +7,7 @@ import pytest
 from midflight.engine import Engine
 from midflight.model.builder import ProcessBuilder
 
-from ._support import bpmn, deploy_one, events, leaf, trail, tree_shape
-from .conftest import Clock
+from ._support import Clock, bpmn, deploy_one, events, leaf, trail, tree_shape
 
 
 def test_none_start_and_end_event_complete_the_instance(engine: Engine, clock: Clock) -> None:
@@ -38,7 +37,12 @@ def test_the_tree_root_is_the_process_instance(engine: Engine) -> None:
 
     tree = engine.activity_instance_tree(pid)
 
-    assert (tree.id, tree.element_id, tree.element_type, tree.name) == (pid, "p", "process", "Order")
+    assert (tree.id, tree.element_id, tree.element_type, tree.name) == (
+        pid,
+        "p",
+        "process",
+        "Order",
+    )
     assert tree.parent_id is None and tree.transitions == []
     (task,) = tree.children
     assert (task.element_id, task.element_type, task.name, task.parent_id) == (
@@ -164,7 +168,9 @@ def test_script_task_puts_its_feel_result_into_a_variable(engine: Engine) -> Non
     model = (
         ProcessBuilder("p")
         .start_event("s")
-        .script_task("total", script="=sum(for i in items return i.price) * 2", result_variable="total")
+        .script_task(
+            "total", script="=sum(for i in items return i.price) * 2", result_variable="total"
+        )
         .script_task("label", script='="order " + string(count(items))', result_variable="label")
         .user_task("wait")
         .build()
@@ -204,7 +210,12 @@ def test_script_task_from_zeebe_xml(engine: Engine) -> None:
 
 def test_none_and_manual_tasks_pass_straight_through(engine: Engine) -> None:
     model = (
-        ProcessBuilder("p").start_event("s").task("plain").manual_task("by_hand").end_event("e").build()
+        ProcessBuilder("p")
+        .start_event("s")
+        .task("plain")
+        .manual_task("by_hand")
+        .end_event("e")
+        .build()
     )
     deploy_one(engine, model)
     pid = engine.start_process("p").id

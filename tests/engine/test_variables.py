@@ -36,7 +36,11 @@ def test_start_variables_live_on_the_process_scope_and_keep_their_values(engine:
 
     stored = engine.variables(pid)
 
-    assert stored == {**values, "ratio": Decimal("0.1"), "tags": ["a", 1, {"deep": [True, Decimal("2.5")]}]}
+    assert stored == {
+        **values,
+        "ratio": Decimal("0.1"),
+        "tags": ["a", 1, {"deep": [True, Decimal("2.5")]}],
+    }
     assert isinstance(stored["count"], int) and not isinstance(stored["count"], bool)
     assert str(stored["price"]) == "19.90"
     set_events = events(engine, pid, "variable.set")
@@ -98,7 +102,9 @@ def test_input_mappings_create_local_variables_of_the_scope(engine: Engine) -> N
         "customer": "ACME",
     }
     assert engine.variables(pid, scope_id=inner_id) == engine.variables(pid, scope_id=sub_id)
-    scopes = {e.data["name"]: e.data["scope_id"] for e in events(engine, pid, "variable.set") if e.data}
+    scopes = {
+        e.data["name"]: e.data["scope_id"] for e in events(engine, pid, "variable.set") if e.data
+    }
     assert scopes == {"amount": pid, "order": pid, "limit": sub_id, "customer": sub_id}
 
 
@@ -180,7 +186,7 @@ def test_completion_variables_stay_local_with_output_mappings(engine: Engine) ->
     model = (
         ProcessBuilder("p")
         .start_event("s")
-        .user_task("review", outputs={"approved": "=decision = \"yes\"", "reviewer": "=who"})
+        .user_task("review", outputs={"approved": '=decision = "yes"', "reviewer": "=who"})
         .user_task("next")
         .build()
     )

@@ -195,3 +195,12 @@ def test_the_callers_decimal_context_does_not_matter() -> None:
 def test_ranges_given_as_variables_are_converted() -> None:
     assert evaluate_feel("x in r", {"x": 5, "r": Range(1, 10)}) is True
     assert evaluate_feel("r.end", {"r": Range(1, 10.5)}) == Decimal("10.5")
+
+
+def test_from_ai_returns_the_value_the_agent_supplies() -> None:
+    # Camunda 8.8 agent tool models wrap tool inputs in fromAi(value, description, type).
+    tool_call = {"toolCall": {"recipient": "joyce@example.org"}}
+    assert evaluate_feel('fromAi(toolCall.recipient, "who gets it", "string")', tool_call) == (
+        "joyce@example.org"
+    )
+    assert evaluate_feel("fromAi(toolCall.missing)", tool_call) is None
