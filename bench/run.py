@@ -20,7 +20,7 @@ Midflight's models (``bench/models``) have the shape and ids of the baseline's, 
 scripts where SpiffWorkflow's run Python. Midflight always persists: each workload uses a fresh
 SQLite file in a temporary directory, and every command writes its history events.
 
-Adding a workload (e.g. W3/W4, migration): write ``midflight_wX(n, args) -> dict`` returning the
+Adding a workload: write ``midflight_wX(n, args) -> dict`` returning the
 same metric keys the baseline prints for it, and register a ``Workload`` in ``WORKLOADS``.
 """
 
@@ -232,6 +232,98 @@ def midflight_w2(n: int, args: argparse.Namespace) -> dict[str, Any]:
     return rec
 
 
+# ----------------------------------------------------------------------------------------------
+# W3 / W4: migration (the baseline's BPMN files, which hold no scripts)
+# ----------------------------------------------------------------------------------------------
+def _migration_workload(
+    n: int,
+    args: argparse.Namespace,
+    workload: str,
+    v1_file: str,
+    v2_file: str,
+    key: str,
+    expect_v1: list[str],
+    path_v2: list[str],
+) -> dict[str, Any]:
+    """Create N v1 instances (waiting at ``expect_v1``), migrate them all to v2 with an
+    auto-mapped plan, then drive a sample through ``path_v2`` on v2."""
+    engine, db_path = open_engine(args.db_dir, f"midflight_{workload}_{n}.sqlite")
+    spiff_dir = Path(args.spiff_dir)
+    [v1] = engine.deploy(spiff_dir / v1_file)
+    [v2] = engine.deploy(spiff_dir / v2_file)
+    rss_before = peak_rss_mb()
+
+    start = time.perf_counter()
+    chunk = 1000  # setup only: 1,000 starts a transaction (the migration is what is measured)
+    for first in range(1, n + 1, chunk):
+        with engine.transaction():
+            for i in range(first, min(first + chunk, n + 1)):
+                engine.start_process(key, {"case": i}, version=v1.version)
+    setup_s = time.perf_counter() - start
+    waiting = sorted(t.element_id for t in engine.user_tasks(
+        process_instance_id=engine.process_instances(key=key, limit=1)[0].id))
+    if waiting != sorted(expect_v1):
+        raise AssertionError(f"{workload}: v1 instance waits at {waiting}, expected {expect_v1}")
+    rss_after_setup = peak_rss_mb()
+
+    start = time.perf_counter()
+    plan = engine.migration_plan(v1.id, v2.id).map_equal_activities().build()
+    result = engine.migrate(plan, query={"definition_id": v1.id})
+    migrate_s = time.perf_counter() - start
+    if result.skipped or len(result.migrated) != n:
+        raise AssertionError(f"{workload}: {len(result.skipped)} skipped: "
+                             f"{list(result.skipped.items())[:3]}")
+    on_v2 = _count(db_path, "process_instances", f"definition_id = '{v2.id}'")
+    if on_v2 != n:
+        raise AssertionError(f"{workload}: {on_v2} of {n} instances on v2")
+
+    sample = sample_indexes(n, args.sample)
+    ids = {i: pid for i, pid in enumerate(result.migrated, start=1)}
+    paths: dict[str, int] = {}
+    for i in sample:
+        pid = ids[i]
+        walked: list[str] = []
+        for wanted in path_v2:
+            tasks = [t for t in engine.user_tasks(process_instance_id=pid)
+                     if t.element_id == wanted]
+            if not tasks:
+                raise AssertionError(f"{workload} instance {pid}: no task {wanted} on v2")
+            engine.complete_user_task(tasks[0].id)
+            walked.append(wanted)
+        if engine.process_instance(pid).state != "COMPLETED":
+            raise AssertionError(f"{workload} instance {pid} did not complete on v2")
+        paths[" -> ".join(walked)] = paths.get(" -> ".join(walked), 0) + 1
+    engine.close()
+
+    rec = base_record(workload, n)
+    rec.update({
+        "setup_create_v1_save_s": round(setup_s, 3),
+        "setup_instances_per_s": rate(n, setup_s),
+        "migrate_s": round(migrate_s, 3),
+        "migrated_instances_per_s": rate(n, migrate_s),
+        "refused_by_validation": len(result.skipped),
+        "verified_sample": len(sample),
+        "verify_failures": 0,
+        "verified_paths": paths,
+        "db_file_bytes": db_bytes(db_path),
+        "peak_rss_mb_before": rss_before,
+        "peak_rss_mb_after_setup": rss_after_setup,
+        "peak_rss_mb": peak_rss_mb(),
+    })
+    return rec
+
+
+def midflight_w3(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    return _migration_workload(n, args, "w3_migration_sequential", "w3_v1.bpmn", "w3_v2.bpmn",
+                               "w3_review", ["review"], ["review", "hr_review", "approve"])
+
+
+def midflight_w4(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    return _migration_workload(n, args, "w4_migration_parallel_2_tokens", "w4_v1.bpmn",
+                               "w4_v2.bpmn", "w4_parallel", ["task_a", "task_b"],
+                               ["task_b", "task_a", "task_a2", "final_check"])
+
+
 def _count(db_path: Path, table: str, where: str = "1 = 1") -> int:
     conn = sqlite3.connect(db_path)
     try:
@@ -242,7 +334,7 @@ def _count(db_path: Path, table: str, where: str = "1 = 1") -> int:
 
 
 # ----------------------------------------------------------------------------------------------
-# the workload registry: add W3/W4 here
+# the workload registry
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Metric:
@@ -291,7 +383,18 @@ WORKLOADS: dict[str, Workload] = {
                 RSS,
             ),
         ),
-        # W3/W4 (migration) come here once Midflight migrates instances.
+        Workload(
+            "w3",
+            "W3 migration v1 -> v2 (review -> hr_review -> approve), all instances",
+            midflight_w3,
+            (Metric("migrated_instances_per_s", "migrated instances/s", True, 20.0), RSS),
+        ),
+        Workload(
+            "w4",
+            "W4 migration of a parallel fork/join with 2 active tokens",
+            midflight_w4,
+            (Metric("migrated_instances_per_s", "migrated instances/s", True, 5.0), RSS),
+        ),
     )
 }
 
@@ -320,7 +423,7 @@ def run_spiff(name: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
 
 def run_midflight(name: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), str(n), "--midflight-workload", name]
-    cmd += ["--db-dir", args.db_dir, "--sample", str(args.sample)]
+    cmd += ["--db-dir", args.db_dir, "--sample", str(args.sample), "--spiff-dir", args.spiff_dir]
     if args.profile:
         cmd += ["--profile", args.profile]
     return run_child(cmd, f"Midflight {name}")
@@ -506,7 +609,7 @@ def main() -> int:
     if unknown or not names:
         raise SystemExit(
             f"unknown workload(s) {', '.join(unknown) or '(none given)'}; "
-            f"known: {', '.join(WORKLOADS)} (W3/W4, migration, are not implemented yet)"
+            f"known: {', '.join(WORKLOADS)}"
         )
     if args.n < 1 or args.repeat < 1:
         raise SystemExit("N and --repeat must be at least 1")

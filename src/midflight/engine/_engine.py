@@ -1077,6 +1077,29 @@ class Engine:
             raise MigrationPlanValidationError(violations)
         return plan
 
+    def _instance_ids(self, query: Mapping[str, Any]) -> list[str]:
+        """Ids of the instances matching ``query`` (the filters of ``process_instances``),
+        without building an object per instance."""
+        allowed = {
+            "key": "definition_key",
+            "definition_key": "definition_key",
+            "version": "version",
+            "definition_id": "definition_id",
+            "element_id": "element_id",
+            "state": "state",
+            "business_key": "business_key",
+        }
+        filters: dict[str, Any] = {}
+        for name, value in query.items():
+            if name not in allowed:
+                raise InvalidArgumentError(
+                    f"unknown query field '{name}'; use one of {', '.join(sorted(allowed))}"
+                )
+            filters[allowed[name]] = value
+        with self._tx(read_only=True) as tx:
+            rows = tx.list_process_instances(columns=("id",), **filters)
+        return [r["id"] for r in rows]
+
     def _migration_selection(
         self,
         plan: MigrationPlan,
@@ -1087,9 +1110,9 @@ class Engine:
     ) -> list[str]:
         selected = list(dict.fromkeys(process_instance_ids or []))
         if query is not None:
-            matching = self.process_instances({**query, "definition_id": plan.source_definition_id})
-            chosen = set(selected)  # a set: a query may select tens of thousands
-            selected.extend(i.id for i in matching if i.id not in chosen)
+            matching = self._instance_ids({**query, "definition_id": plan.source_definition_id})
+            chosen = set(selected)  # a set: a query may select hundreds of thousands
+            selected.extend(pid for pid in matching if pid not in chosen)
         if not selected:
             raise InvalidArgumentError("no process instances selected for migration")
         if strict and process_instance_ids:

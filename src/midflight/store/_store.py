@@ -605,9 +605,10 @@ class StoreTransaction:
         business_key: str | None = None,
         limit: int | None = None,
         offset: int = 0,
+        columns: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
         """Instances matching every filter given, oldest first. ``element_id``: instances with a
-        live element instance of that element."""
+        live element instance of that element. ``columns``: only these (e.g. just ids)."""
         p = process_instances
         filters = {
             "definition_id": definition_id,
@@ -616,7 +617,7 @@ class StoreTransaction:
             "state": state,
             "business_key": business_key,
         }
-        query = select(p).where(*_equals(p, filters))
+        query = select(*([p.c[c] for c in columns] if columns else [p])).where(*_equals(p, filters))
         if element_id is not None:
             e = element_instances
             query = query.where(
