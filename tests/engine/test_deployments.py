@@ -257,3 +257,21 @@ def test_a_version_with_only_finished_instances_is_not_deleted(engine: Engine) -
     with pytest.raises(ProcessEngineError):
         engine.delete_definition(v1)
     assert [d.id for d in engine.definitions("straight")] == [v1]
+
+
+def test_a_built_model_that_skipped_validation_is_checked_at_deploy(engine: Engine) -> None:
+    from midflight import ModelValidationError
+    from midflight.model import ProcessBuilder
+
+    # A service task without a job type: build(validate=False) lets it through, deploy does not.
+    definitions = (
+        ProcessBuilder("unchecked")
+        .start_event("s")
+        .service_task("work")
+        .end_event("e")
+        .build(validate=False)
+    )
+    with pytest.raises(ModelValidationError) as error:
+        engine.deploy(definitions)
+    assert any(p.element_id == "work" for p in error.value.problems)
+    assert engine.definitions("unchecked") == []

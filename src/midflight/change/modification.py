@@ -15,6 +15,7 @@ from typing import Any
 
 from midflight.errors import InvalidArgumentError, NotFoundError, ProcessEngineError
 from midflight.model import MULTI_INSTANCE_BODY_SUFFIX, ElementType, FlowNode, MultiInstance
+from midflight.runtime import events
 from midflight.runtime.execution import Execution
 from midflight.runtime.state import ElementInstance, ElementState
 
@@ -180,28 +181,7 @@ def _interrupt(ex: Execution, node: FlowNode, parent: ElementInstance) -> None:
     elif node.type is ElementType.START_EVENT and node.is_interrupting and node.parent_id:
         container = ex.process.node(node.parent_id)
         if container.type is ElementType.EVENT_SUB_PROCESS and parent.parent_id is not None:
-            scope = ex.state.elements[parent.parent_id]
-            for child in ex.state.children(scope.id):
-                if child.id != parent.id:
-                    ex.terminate(child)
-            for token in [t for t in ex.state.join_tokens.values() if t.scope_id == scope.id]:
-                ex.state.remove(token)
-            # As when the event happens: the scope's event-subprocess starts are consumed.
-            for sub in [
-                s for s in ex.state.subscriptions.values() if s.element_instance_id == scope.id
-            ]:
-                if _is_start_event(ex, sub.element_id):
-                    ex.state.remove(sub)
-            for job in [j for j in ex.state.jobs.values() if j.element_instance_id == scope.id]:
-                if _is_start_event(ex, str((job.payload or {}).get("catch", ""))):
-                    ex.state.remove(job)
-
-
-def _is_start_event(ex: Execution, element_id: str) -> bool:
-    return (
-        ex.process.has_node(element_id)
-        and ex.process.node(element_id).type is ElementType.START_EVENT
-    )
+            events.interrupt_scope(ex, ex.state.elements[parent.parent_id], keep=parent.id)
 
 
 def _is_sequential(ex: Execution, body: ElementInstance) -> bool:

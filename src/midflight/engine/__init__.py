@@ -14,6 +14,7 @@ from midflight.engine._modification import (
     ModificationResult,
     MultipleInstanceModification,
     ProcessInstanceModification,
+    ProcessInstantiation,
 )
 from midflight.engine._types import (
     ActivatedJob,
@@ -44,6 +45,7 @@ __all__ = [
     "ModificationResult",
     "MultipleInstanceModification",
     "ProcessInstanceModification",
+    "ProcessInstantiation",
     "ProcessDefinition",
     "ProcessInstance",
     "TransitionInstance",

@@ -39,6 +39,7 @@ from midflight.engine._migration import (
 from midflight.engine._modification import (
     MultipleInstanceModification,
     ProcessInstanceModification,
+    ProcessInstantiation,
     undo_operation,
 )
 from midflight.engine._types import (
@@ -56,10 +57,17 @@ from midflight.errors import (
     BpmnError,
     ConcurrentModificationError,
     InvalidArgumentError,
+    ModelValidationError,
     NotFoundError,
     ProcessEngineError,
 )
-from midflight.model import Definitions, EventDefinitionType, parse_bpmn, write_bpmn
+from midflight.model import (
+    Definitions,
+    EventDefinitionType,
+    parse_bpmn,
+    validate_definitions,
+    write_bpmn,
+)
 from midflight.runtime import events
 from midflight.runtime.behaviors import user_task as user_tasks
 from midflight.runtime.execution import DeployedProcess, Execution, FollowUp, RuntimeContext
@@ -206,6 +214,9 @@ class Engine:
         resource_name: str | None = None
         if isinstance(source, Definitions):
             definitions = source
+            errors = [p for p in validate_definitions(definitions) if p.severity == "error"]
+            if errors:  # a model built with build(validate=False) is checked here
+                raise ModelValidationError(errors)
             xml = write_bpmn(definitions)
         elif isinstance(source, bytes):
             definitions = parse_bpmn(source)
@@ -1348,6 +1359,16 @@ class Engine:
         engine.modify(pid).start_before("accept").cancel_all("decline").execute()
         """
         return ProcessInstanceModification(self, process_instance_id)
+
+    def create_process_instance(
+        self, key: str, *, business_key: str | None = None, version: int | None = None
+    ) -> ProcessInstantiation:
+        """Start a new instance at chosen elements instead of its start event::
+
+        engine.create_process_instance("loan").start_before("application_OK")
+              .set_variable("approved", True).execute()
+        """
+        return ProcessInstantiation(self, key, business_key=business_key, version=version)
 
     def modify_many(self, definition_id: str) -> MultipleInstanceModification:
         """The same start/cancel instructions for many instances of one definition."""

@@ -295,6 +295,29 @@ def start_triggered(
     return ex.activate(catch, scope, flow_id=flow_id, variables=variables, triggered=True)
 
 
+def interrupt_scope(ex: Execution, scope: ElementInstance, keep: str | None = None) -> None:
+    """What an interrupting event subprocess does to its scope: everything inside ends (but
+    ``keep``), and the scope's event-subprocess subscriptions and start timers are consumed."""
+    for child in ex.state.children(scope.id):
+        if child.id != keep:
+            ex.terminate(child)
+    for token in [t for t in ex.state.join_tokens.values() if t.scope_id == scope.id]:
+        ex.state.remove(token)
+    for sub in [s for s in ex.state.subscriptions.values() if s.element_instance_id == scope.id]:
+        if _is_start_event(ex, sub.element_id):
+            ex.state.remove(sub)
+    for job in [j for j in ex.state.jobs.values() if j.element_instance_id == scope.id]:
+        if job.kind == JobKind.TIMER and _is_start_event(ex, str((job.payload or {}).get("catch"))):
+            ex.state.remove(job)
+
+
+def _is_start_event(ex: Execution, element_id: str) -> bool:
+    return (
+        ex.process.has_node(element_id)
+        and ex.process.node(element_id).type is ElementType.START_EVENT
+    )
+
+
 def start_event_subprocess(
     ex: Execution, start: FlowNode, scope: ElementInstance, variables: Mapping[str, Any] | None
 ) -> None:
@@ -303,19 +326,7 @@ def start_event_subprocess(
     assert start.parent_id is not None
     esp = ex.process.node(start.parent_id)
     if start.is_interrupting:
-        for child in ex.state.children(scope.id):
-            ex.terminate(child)
-        for token in [t for t in ex.state.join_tokens.values() if t.scope_id == scope.id]:
-            ex.state.remove(token)
-        for table in (ex.state.subscriptions, ex.state.jobs):
-            for record in [r for r in table.values() if r.element_instance_id == scope.id]:
-                catch = (
-                    ex.process.node(record.element_id)
-                    if ex.process.has_node(record.element_id)
-                    else None
-                )
-                if catch is not None and catch.type is ElementType.START_EVENT:
-                    ex.state.remove(record)
+        interrupt_scope(ex, scope)
     esp_instance = ex.activate(esp, scope)
     start_triggered(ex, start, esp_instance, variables)
 

@@ -18,7 +18,6 @@ from tests.change.modification._support import (
 
 from midflight import Engine
 from midflight.change import ModificationInstruction
-from midflight.engine._modification import ProcessInstantiation
 from midflight.errors import InvalidArgumentError, NotFoundError, ProcessEngineError
 
 MI = "Loan_Application_MultiInstance"
@@ -214,7 +213,7 @@ def test_empty_instruction_list(engine: Engine, declined: tuple[str, Unchanged])
             ids=[pid]
         ).execute()
     with pytest.raises(InvalidArgumentError, match="at least one element"):
-        ProcessInstantiation(engine, "Loan_Application").execute()
+        engine.create_process_instance("Loan_Application").execute()
     unchanged.check()
 
 
@@ -329,9 +328,9 @@ def test_modify_many_arguments(engine: Engine) -> None:
 
 def test_instantiation_arguments(engine: Engine) -> None:
     with pytest.raises(InvalidArgumentError, match="only be started at elements"):
-        ProcessInstantiation(engine, "Loan_Application").cancel_all("declineLoanApplication")
+        engine.create_process_instance("Loan_Application").cancel_all("declineLoanApplication")
     with pytest.raises(NotFoundError, match="no deployed process 'nope'"):
-        ProcessInstantiation(engine, "nope").start_before("x").execute()
+        engine.create_process_instance("nope").start_before("x").execute()
     with pytest.raises(NotFoundError, match="no element 'x'"):
-        ProcessInstantiation(engine, "Loan_Application").start_before("x").execute()
+        engine.create_process_instance("Loan_Application").start_before("x").execute()
     assert engine.process_instances(key="Loan_Application") == []

@@ -23,7 +23,6 @@ from tests.change.modification._support import (
 from tests.conformance.harness import Clock
 
 from midflight import Engine
-from midflight.engine._modification import ProcessInstantiation
 from midflight.errors import InvalidArgumentError
 
 BODY = "contactCustomer#multiInstanceBody"
@@ -109,7 +108,7 @@ def test_example_restart_at_the_process_start_event(engine: Engine) -> None:
 
 def test_example_junit_start_an_instance_at_the_gateway(engine: Engine) -> None:
     instance = (
-        ProcessInstantiation(engine, "Loan_Application")
+        engine.create_process_instance("Loan_Application")
         .start_before("application_OK")
         .set_variable("approved", True)
         .execute()
