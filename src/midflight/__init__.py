@@ -14,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from midflight.change.migration import MigrationPlan, MigrationPlanValidationError
 from midflight.engine import (
     ActivatedJob,
     ActivityInstance,
+    Batch,
     Engine,
     HistoryEntry,
     IncidentInfo,
@@ -59,7 +61,10 @@ __all__ = [
     # engine
     "ActivatedJob",
     "ActivityInstance",
+    "Batch",
     "Engine",
+    "MigrationPlan",
+    "MigrationPlanValidationError",
     "HistoryEntry",
     "IncidentInfo",
     "MessageCorrelation",
