@@ -9,6 +9,7 @@ several Engine objects in several processes can share one database.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import inspect
 import itertools
@@ -1402,26 +1403,10 @@ class Engine:
     def incidents(self, process_instance_id: str | None = None) -> list[IncidentInfo]:
         with self._tx(read_only=True) as tx:
             rows = tx.list_incidents(process_instance_id=process_instance_id)
-        return [
-            IncidentInfo(
-                id=r["id"],
-                process_instance_id=r["process_instance_id"],
-                element_instance_id=r["element_instance_id"],
-                element_id=r["element_id"],
-                type=r["type"],
-                message=r["message"],
-                created_at=r["created_at"],
-                job_id=r["job_id"],
-            )
-            for r in rows
-        ]
+        return [_info(IncidentInfo, r) for r in rows]
 
     def resolve_incident(self, incident_id: str) -> None:
         """Resolve an incident: a failed job gets another attempt, an element retries its step."""
-        with self._tx() as tx:
-            row = tx.get_row("incidents", incident_id)
-        if row is None:
-            raise NotFoundError(f"no open incident '{incident_id}'")
 
         def action(ex: Execution) -> None:
             incident = ex.state.incidents.get(incident_id)
@@ -1441,27 +1426,14 @@ class Engine:
             elif incident.type == "IO_MAPPING":
                 ex.complete(instance)  # the completion (output mappings) failed: retry it
 
-        self._command(
-            str(row["process_instance_id"]), action, gone=f"no open incident '{incident_id}'"
-        )
+        self._command_on("incidents", incident_id, action, gone=f"no open incident '{incident_id}'")
 
     def history(self, process_instance_id: str) -> list[HistoryEntry]:
         """The instance's audit trail, oldest first."""
         with self._tx(read_only=True) as tx:
             self._instance_record(tx, process_instance_id)
             rows = tx.list_history(process_instance_id)
-        return [
-            HistoryEntry(
-                id=r["id"],
-                process_instance_id=r["process_instance_id"],
-                timestamp=r["timestamp"],
-                event=r["event"],
-                element_instance_id=r["element_instance_id"],
-                element_id=r["element_id"],
-                data=r["data"],
-            )
-            for r in rows
-        ]
+        return [_info(HistoryEntry, r) for r in rows]
 
     # ------------------------------------------------------------------------------------------
     # the command runner
@@ -1815,22 +1787,7 @@ def _instance_info(record: ProcessInstanceRecord) -> ProcessInstance:
 
 
 def _task_info(task: UserTask) -> UserTaskInfo:
-    return UserTaskInfo(
-        id=task.id,
-        process_instance_id=task.process_instance_id,
-        element_instance_id=task.element_instance_id,
-        element_id=task.element_id,
-        definition_id=task.definition_id,
-        name=task.name,
-        created_at=task.created_at,
-        assignee=task.assignee,
-        candidate_groups=task.candidate_groups,
-        candidate_users=task.candidate_users,
-        due_date=task.due_date,
-        follow_up_date=task.follow_up_date,
-        priority=task.priority,
-        form_key=task.form_key,
-    )
+    return _info(UserTaskInfo, task.row())
 
 
 def _tree(
@@ -1871,6 +1828,20 @@ def _tree(
         transitions=transitions,
         loop_counter=element.loop_counter,
     )
+
+
+_InfoT = TypeVar("_InfoT")
+
+
+def _info(cls: type[_InfoT], row: Mapping[str, Any]) -> _InfoT:
+    """A public result dataclass from a row (or record) holding at least its fields."""
+    names = _INFO_FIELDS.get(cls)
+    if names is None:
+        names = _INFO_FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    return cls(**{name: row[name] for name in names})
+
+
+_INFO_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _tree_data(tree: ActivityInstance) -> dict[str, Any]:
