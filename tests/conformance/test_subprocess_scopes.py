@@ -389,11 +389,6 @@ SCENARIOS = [
                 variables_at("t", {"limits": ["1", "2"]}),
             ],
         ),
-        marks=pytest.mark.xfail(
-            reason="the parser keeps camunda:list/camunda:map values as STATIC JSON text, so "
-            'the variable is the string \'["1", "2"]\' (model layer, not the runtime)',
-            strict=True,
-        ),
     ),
     Scenario(
         "C7 output parameter on an unknown variable is one incident; resolving retries completion",

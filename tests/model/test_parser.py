@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
+from midflight.expr.feel import evaluate_feel
 from midflight.model.elements import (
     AdHoc,
     Bounds,
@@ -494,12 +494,14 @@ def test_camunda7_input_output(c7: Definitions) -> None:
     assert inputs["amount"] == Expression("${order.amount}", JUEL)
     assert inputs["label"] == Expression("fixed text", STATIC)
     assert inputs["empty"] is None
+    # camunda:list/map become FEEL literals: the variable is a list or a context, and a
+    # ${name} item reads that variable.
     names = inputs["names"]
-    assert names is not None and names.language is STATIC
-    assert json.loads(names.text) == ["a", "${b}"]
+    assert names == Expression('["a", b]', ExpressionLanguage.FEEL)
+    assert evaluate_feel(names.text, {"b": "bee"}) == ["a", "bee"]
     headers = inputs["headers"]
-    assert headers is not None
-    assert json.loads(headers.text) == {"k": "v", "nested": ["x"]}
+    assert headers is not None and headers.language is ExpressionLanguage.FEEL
+    assert evaluate_feel(headers.text) == {"k": "v", "nested": ["x"]}
     assert task.output_mappings == (IoMapping("result", Expression("${response}", JUEL)),)
     assert task.properties == (("p", "1"),)
 

@@ -434,9 +434,25 @@ def _camunda_parameter(ctx: _Context, param: _Element) -> IoMapping:
             "unsupported-script",
         )
         return IoMapping(target, Expression(_text(value).strip(), ExpressionLanguage.STATIC))
+    # A list or map becomes a FEEL literal, so the variable gets a list or a context.
     return IoMapping(
-        target, Expression(json.dumps(_camunda_value(value)), ExpressionLanguage.STATIC)
+        target, Expression(_feel_literal(_camunda_value(value)), ExpressionLanguage.FEEL)
     )
+
+
+def _feel_literal(value: object) -> str:
+    """FEEL text for a camunda:list/map value; a JUEL ``${name}`` item reads that variable."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_feel_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return (
+            "{" + ", ".join(f"{json.dumps(k)}: {_feel_literal(v)}" for k, v in value.items()) + "}"
+        )
+    text = str(value)
+    inner = text.strip()
+    if inner.startswith("${") and inner.endswith("}") and inner[2:-1].strip().isidentifier():
+        return inner[2:-1].strip()
+    return json.dumps(text)
 
 
 def _camunda_value(element: _Element) -> object:
