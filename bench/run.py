@@ -260,8 +260,12 @@ def _migration_workload(
             for i in range(first, min(first + chunk, n + 1)):
                 engine.start_process(key, {"case": i}, version=v1.version)
     setup_s = time.perf_counter() - start
-    waiting = sorted(t.element_id for t in engine.user_tasks(
-        process_instance_id=engine.process_instances(key=key, limit=1)[0].id))
+    waiting = sorted(
+        t.element_id
+        for t in engine.user_tasks(
+            process_instance_id=engine.process_instances(key=key, limit=1)[0].id
+        )
+    )
     if waiting != sorted(expect_v1):
         raise AssertionError(f"{workload}: v1 instance waits at {waiting}, expected {expect_v1}")
     rss_after_setup = peak_rss_mb()
@@ -271,8 +275,9 @@ def _migration_workload(
     result = engine.migrate(plan, query={"definition_id": v1.id})
     migrate_s = time.perf_counter() - start
     if result.skipped or len(result.migrated) != n:
-        raise AssertionError(f"{workload}: {len(result.skipped)} skipped: "
-                             f"{list(result.skipped.items())[:3]}")
+        raise AssertionError(
+            f"{workload}: {len(result.skipped)} skipped: {list(result.skipped.items())[:3]}"
+        )
     on_v2 = _count(db_path, "process_instances", f"definition_id = '{v2.id}'")
     if on_v2 != n:
         raise AssertionError(f"{workload}: {on_v2} of {n} instances on v2")
@@ -284,8 +289,9 @@ def _migration_workload(
         pid = ids[i]
         walked: list[str] = []
         for wanted in path_v2:
-            tasks = [t for t in engine.user_tasks(process_instance_id=pid)
-                     if t.element_id == wanted]
+            tasks = [
+                t for t in engine.user_tasks(process_instance_id=pid) if t.element_id == wanted
+            ]
             if not tasks:
                 raise AssertionError(f"{workload} instance {pid}: no task {wanted} on v2")
             engine.complete_user_task(tasks[0].id)
@@ -296,32 +302,49 @@ def _migration_workload(
     engine.close()
 
     rec = base_record(workload, n)
-    rec.update({
-        "setup_create_v1_save_s": round(setup_s, 3),
-        "setup_instances_per_s": rate(n, setup_s),
-        "migrate_s": round(migrate_s, 3),
-        "migrated_instances_per_s": rate(n, migrate_s),
-        "refused_by_validation": len(result.skipped),
-        "verified_sample": len(sample),
-        "verify_failures": 0,
-        "verified_paths": paths,
-        "db_file_bytes": db_bytes(db_path),
-        "peak_rss_mb_before": rss_before,
-        "peak_rss_mb_after_setup": rss_after_setup,
-        "peak_rss_mb": peak_rss_mb(),
-    })
+    rec.update(
+        {
+            "setup_create_v1_save_s": round(setup_s, 3),
+            "setup_instances_per_s": rate(n, setup_s),
+            "migrate_s": round(migrate_s, 3),
+            "migrated_instances_per_s": rate(n, migrate_s),
+            "refused_by_validation": len(result.skipped),
+            "verified_sample": len(sample),
+            "verify_failures": 0,
+            "verified_paths": paths,
+            "db_file_bytes": db_bytes(db_path),
+            "peak_rss_mb_before": rss_before,
+            "peak_rss_mb_after_setup": rss_after_setup,
+            "peak_rss_mb": peak_rss_mb(),
+        }
+    )
     return rec
 
 
 def midflight_w3(n: int, args: argparse.Namespace) -> dict[str, Any]:
-    return _migration_workload(n, args, "w3_migration_sequential", "w3_v1.bpmn", "w3_v2.bpmn",
-                               "w3_review", ["review"], ["review", "hr_review", "approve"])
+    return _migration_workload(
+        n,
+        args,
+        "w3_migration_sequential",
+        "w3_v1.bpmn",
+        "w3_v2.bpmn",
+        "w3_review",
+        ["review"],
+        ["review", "hr_review", "approve"],
+    )
 
 
 def midflight_w4(n: int, args: argparse.Namespace) -> dict[str, Any]:
-    return _migration_workload(n, args, "w4_migration_parallel_2_tokens", "w4_v1.bpmn",
-                               "w4_v2.bpmn", "w4_parallel", ["task_a", "task_b"],
-                               ["task_b", "task_a", "task_a2", "final_check"])
+    return _migration_workload(
+        n,
+        args,
+        "w4_migration_parallel_2_tokens",
+        "w4_v1.bpmn",
+        "w4_v2.bpmn",
+        "w4_parallel",
+        ["task_a", "task_b"],
+        ["task_b", "task_a", "task_a2", "final_check"],
+    )
 
 
 def _count(db_path: Path, table: str, where: str = "1 = 1") -> int:

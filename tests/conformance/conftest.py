@@ -4,9 +4,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from tests.conformance.harness import Clock
 
 from midflight import Engine
-from tests.conformance.harness import Clock
 
 
 @pytest.fixture

@@ -63,8 +63,10 @@ def render_ids(tree: ActivityInstance) -> str:
 
     def visit(node: ActivityInstance, depth: int) -> None:
         lines.append("  " * depth + node.element_id)
-        entries = [("  " * (depth + 1) + f"{t.element_id} (async {t.direction})", None)
-                   for t in node.transitions]
+        entries = [
+            ("  " * (depth + 1) + f"{t.element_id} (async {t.direction})", None)
+            for t in node.transitions
+        ]
         for child in sorted(node.children, key=lambda c: (c.element_id, c.loop_counter or 0)):
             entries.append(("", child))
         for text, child in entries:
@@ -99,8 +101,9 @@ class Start:
     alias: str | None = None
 
     def __call__(self, ctx: Context, default_key: str) -> None:
-        instance = ctx.engine.start_process(self.key or default_key, self.variables,
-                                            self.business_key)
+        instance = ctx.engine.start_process(
+            self.key or default_key, self.variables, self.business_key
+        )
         ctx.process_instance_id = instance.id
         ctx.instances[self.alias or "main"] = instance.id
 
@@ -257,8 +260,20 @@ class Expect:
                 position += 1
 
 
-Step = Start | CompleteTask | CompleteJob | FailJob | ThrowError | Correlate | Signal | Advance \
-    | AsyncJobs | Cancel | Custom | Expect
+Step = (
+    Start
+    | CompleteTask
+    | CompleteJob
+    | FailJob
+    | ThrowError
+    | Correlate
+    | Signal
+    | Advance
+    | AsyncJobs
+    | Cancel
+    | Custom
+    | Expect
+)
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
-from midflight import Engine
-from midflight.model import ProcessBuilder
 from tests.conformance.harness import (
     Advance,
     Clock,
@@ -16,12 +13,22 @@ from tests.conformance.harness import (
     run_scenario,
 )
 
+from midflight import Engine
+from midflight.model import ProcessBuilder
+
 SCENARIOS = [
     Scenario(
         "interrupting timer boundary event moves the token to its path",
-        [ProcessBuilder("p").start_event("s").user_task("review").end_event("e1")
-         .boundary_event("t", attached_to="review", timer_duration="PT5M")
-         .user_task("escalated").end_event("e2").build()],
+        [
+            ProcessBuilder("p")
+            .start_event("s")
+            .user_task("review")
+            .end_event("e1")
+            .boundary_event("t", attached_to="review", timer_duration="PT5M")
+            .user_task("escalated")
+            .end_event("e2")
+            .build()
+        ],
         [
             Start(),
             Expect(tree="p\n  review"),
@@ -29,8 +36,10 @@ SCENARIOS = [
             Advance(minutes=2, fired=1),
             Expect(tree="p\n  escalated", tasks=["escalated"]),
             CompleteTask("escalated"),
-            Expect(state="COMPLETED",
-                   history=[("element.terminated", "review"), ("element.completed", "t")]),
+            Expect(
+                state="COMPLETED",
+                history=[("element.terminated", "review"), ("element.completed", "t")],
+            ),
         ],
     ),
 ]
