@@ -1228,8 +1228,28 @@ class Engine:
         if batch_size < 1 or canary < 0:
             raise InvalidArgumentError("batch_size must be >= 1 and canary >= 0")
         ids = self._migration_selection(plan, process_instance_ids, query, strict=True)
+        data = {
+            "operation": "migration",
+            "plan": plan.to_json(),
+            "canary": canary,
+            "max_failure_rate": max_failure_rate,
+            "operator": operator,
+        }
+        return self._create_batch(ids, data, batch_size=batch_size, start=start, plan=plan)
+
+    def _create_batch(
+        self,
+        ids: list[str],
+        data: dict[str, Any],
+        *,
+        batch_size: int,
+        start: bool,
+        plan: MigrationPlan | None = None,
+    ) -> Batch:
+        """Persist a batch over ``ids`` (its cursor is the items' states) and start it."""
+        if batch_size < 1:
+            raise InvalidArgumentError("batch_size must be >= 1")
         batch_id = self._ctx.new_id()
-        now = self._now()
         with self._tx() as tx:
             tx.insert(
                 "operations",
@@ -1238,16 +1258,12 @@ class Engine:
                         "id": batch_id,
                         "kind": "batch",
                         "state": "RUNNING",
-                        "created_at": now,
+                        "created_at": self._now(),
                         "updated_at": None,
                         "revision": 1,
                         "data": {
-                            "operation": "migration",
-                            "plan": plan.to_json(),
+                            **data,
                             "batch_size": batch_size,
-                            "canary": canary,
-                            "max_failure_rate": max_failure_rate,
-                            "operator": operator,
                             "processed": 0,
                             "seconds": 0.0,
                             "failures": 0,
@@ -1272,7 +1288,8 @@ class Engine:
                         for n, pid in enumerate(ids[start_at : start_at + 5000], start=start_at)
                     ],
                 )
-        self._batch_plans[batch_id] = plan
+        if plan is not None:
+            self._batch_plans[batch_id] = plan
         if start:
             self._batch_runner.start(batch_id)
         return self.batch(batch_id)

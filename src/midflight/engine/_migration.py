@@ -584,15 +584,15 @@ class BatchRunner:
             if not chunk:
                 self._finish(batch_id)
                 return
-            plan = engine._batch_plans.get(batch_id) or MigrationPlan.from_json(data["plan"])
+            ids = [i["process_instance_id"] for i in chunk]
             started = time.perf_counter()
-            migrated, skipped = migrate_many(
-                engine,
-                plan,
-                [i["process_instance_id"] for i in chunk],
-                operation_id=batch_id,
-                operator=data.get("operator"),
-            )
+            if data.get("operation") == "modification":
+                migrated, skipped = _modify_chunk(engine, batch_id, data, ids)
+            else:
+                plan = engine._batch_plans.get(batch_id) or MigrationPlan.from_json(data["plan"])
+                migrated, skipped = migrate_many(
+                    engine, plan, ids, operation_id=batch_id, operator=data.get("operator")
+                )
             elapsed = time.perf_counter() - started
             self._record(batch_id, chunk, migrated, skipped, elapsed)
 
@@ -650,6 +650,28 @@ class BatchRunner:
             row["state"] = "COMPLETED"
             row["updated_at"] = self._engine._now()
             tx.update("operations", [row])
+
+
+def _modify_chunk(
+    engine: Engine, batch_id: str, data: Mapping[str, Any], ids: list[str]
+) -> tuple[list[str], dict[str, str]]:
+    from midflight.change import ModificationInstruction
+    from midflight.engine._modification import modify_each
+
+    instructions = [ModificationInstruction(**i) for i in data["instructions"]]
+    record = {k: data.get(k) for k in ("instructions", "annotation", "operator")}
+    modified, failed, _ = modify_each(
+        engine,
+        data["definition_id"],
+        instructions,
+        ids,
+        operation_id=batch_id,
+        data=record,
+        skip_listeners=bool(data.get("skip_listeners")),
+        skip_io_mappings=bool(data.get("skip_io_mappings")),
+        strict=bool(data.get("strict")),
+    )
+    return modified, failed
 
 
 def batch_info(tx: StoreTransaction, row: Mapping[str, Any]) -> Batch:

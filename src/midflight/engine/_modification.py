@@ -21,6 +21,7 @@ from midflight.runtime.variables import checked_variables
 
 if TYPE_CHECKING:
     from midflight.engine._engine import Engine
+    from midflight.engine._migration import Batch
     from midflight.store import StoreTransaction
 
 __all__ = [
@@ -326,33 +327,17 @@ class MultipleInstanceModification(_InstructionBuilder):
         selected = self._selection()
         operation_id = engine._ctx.new_id()
         data = _operation_data(self._instructions, self._annotation, None)
-        modified: list[str] = []
-        failed: dict[str, str] = {}
-        warnings: dict[str, list[str]] = {}
-        for process_instance_id in selected:
-            try:
-                with engine._tx() as tx:
-                    row = tx.get_process_instance(process_instance_id)
-                    if row is None or row["definition_id"] != self._definition_id:
-                        raise NotFoundError(
-                            f"process instance '{process_instance_id}' is not an instance of "
-                            f"'{self._definition_id}'"
-                        )
-                    outcome = _modify_one(
-                        engine,
-                        tx,
-                        process_instance_id,
-                        self._instructions,
-                        skip_listeners=skip_listeners,
-                        skip_io_mappings=skip_io_mappings,
-                        strict=strict,
-                        record=(operation_id, data),
-                    )
-                modified.append(process_instance_id)
-                if outcome.warnings:
-                    warnings[process_instance_id] = outcome.warnings
-            except (NotFoundError, InvalidArgumentError, ProcessEngineError) as exc:
-                failed[process_instance_id] = str(exc)
+        modified, failed, warnings = modify_each(
+            engine,
+            self._definition_id,
+            self._instructions,
+            selected,
+            operation_id=operation_id,
+            data=data,
+            skip_listeners=skip_listeners,
+            skip_io_mappings=skip_io_mappings,
+            strict=strict,
+        )
         with engine._tx() as tx:
             tx.insert(
                 "operations",
@@ -369,6 +354,71 @@ class MultipleInstanceModification(_InstructionBuilder):
                 ],
             )
         return ModificationBatchResult(operation_id, modified, failed, warnings)
+
+    def execute_async(
+        self,
+        *,
+        batch_size: int = 500,
+        skip_listeners: bool = False,
+        skip_io_mappings: bool = False,
+        strict: bool = False,
+        start: bool = True,
+    ) -> Batch:
+        """Modify the selected instances in the background, ``batch_size`` a step, with a
+        persisted cursor (``engine.batch(id)`` shows progress; undo with ``engine.undo``)."""
+        selected = self._selection()
+        data = {
+            "operation": "modification",
+            "definition_id": self._definition_id,
+            **_operation_data(self._instructions, self._annotation, None),
+            "skip_listeners": skip_listeners,
+            "skip_io_mappings": skip_io_mappings,
+            "strict": strict,
+        }
+        return self._engine._create_batch(selected, data, batch_size=batch_size, start=start)
+
+
+def modify_each(
+    engine: Engine,
+    definition_id: str,
+    instructions: list[ModificationInstruction],
+    ids: list[str],
+    *,
+    operation_id: str,
+    data: dict[str, Any],
+    skip_listeners: bool,
+    skip_io_mappings: bool,
+    strict: bool,
+) -> tuple[list[str], dict[str, str], dict[str, list[str]]]:
+    """Modify each instance atomically in its own transaction; a failure skips it, whole."""
+    modified: list[str] = []
+    failed: dict[str, str] = {}
+    warnings: dict[str, list[str]] = {}
+    for process_instance_id in ids:
+        try:
+            with engine._tx() as tx:
+                row = tx.get_process_instance(process_instance_id)
+                if row is None or row["definition_id"] != definition_id:
+                    raise NotFoundError(
+                        f"process instance '{process_instance_id}' is not an instance of "
+                        f"'{definition_id}'"
+                    )
+                outcome = _modify_one(
+                    engine,
+                    tx,
+                    process_instance_id,
+                    instructions,
+                    skip_listeners=skip_listeners,
+                    skip_io_mappings=skip_io_mappings,
+                    strict=strict,
+                    record=(operation_id, data),
+                )
+            modified.append(process_instance_id)
+            if outcome.warnings:
+                warnings[process_instance_id] = outcome.warnings
+        except (NotFoundError, InvalidArgumentError, ProcessEngineError) as exc:
+            failed[process_instance_id] = str(exc)
+    return modified, failed, warnings
 
 
 def _operation_data(
