@@ -311,10 +311,11 @@ class MultipleInstanceModification(_InstructionBuilder):
                 raise InvalidArgumentError(f"{kind} names one instance's ids; use modify(id)")
         selected = list(dict.fromkeys(self._ids))
         if self._query is not None:
-            found = self._engine.process_instances(
+            chosen = set(selected)  # a query may select hundreds of thousands
+            found = self._engine._instance_ids(
                 {**self._query, "definition_id": self._definition_id}
             )
-            selected.extend(i.id for i in found if i.id not in selected)
+            selected.extend(pid for pid in found if pid not in chosen)
         if not selected:
             raise InvalidArgumentError("no process instances selected for modification")
         return selected
