@@ -966,7 +966,10 @@ def _sqlite_engine(url: URL) -> Engine:
         # Every connection would otherwise open a new, empty in-memory database.
         engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
-        engine = create_engine(url, connect_args={"timeout": 30})  # the busy timeout, seconds
+        # No reset on return: every transaction ends in an explicit commit or rollback.
+        engine = create_engine(
+            url, connect_args={"timeout": 30}, pool_reset_on_return=None
+        )  # timeout: the busy timeout, seconds
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
