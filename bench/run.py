@@ -172,22 +172,37 @@ def midflight_w2(n: int, args: argparse.Namespace) -> dict[str, Any]:
     engine.deploy(MODELS / "w2_wait.bpmn")
     rss_before = peak_rss_mb()
 
+    every = args.commit_every
+
+    def grouped(count: int) -> Any:
+        # --commit-every K: K commands a transaction (engine.transaction()), as the baseline
+        # commits every 100 rows; 1 (the default) is one transaction per command.
+        for first in range(0, count, every):
+            if every == 1:
+                yield range(first, first + 1)
+            else:
+                with engine.transaction():
+                    yield range(first, min(first + every, count))
+
     pids: list[str] = []
     start = time.perf_counter()
-    for _ in range(n):
-        instance = engine.start_process("w2_wait")
-        if instance.state != "ACTIVE":
-            raise AssertionError(f"w2 instance {instance.id} is {instance.state} after start")
-        pids.append(instance.id)
+    for group in grouped(n):
+        for _ in group:
+            instance = engine.start_process("w2_wait")
+            if instance.state != "ACTIVE":
+                raise AssertionError(f"w2 instance {instance.id} is {instance.state} after start")
+            pids.append(instance.id)
     p1 = time.perf_counter() - start
     rss_after_p1 = peak_rss_mb()
 
     start = time.perf_counter()
-    for i, pid in enumerate(pids, start=1):
-        tasks = engine.user_tasks(process_instance_id=pid)
-        if len(tasks) != 1 or tasks[0].element_id != "A":
-            raise AssertionError(f"w2 instance {i} does not wait at A: {tasks}")
-        engine.complete_user_task(tasks[0].id, {"a_value": i})
+    for group in grouped(n):
+        for i in group:
+            pid = pids[i]
+            tasks = engine.user_tasks(process_instance_id=pid)
+            if len(tasks) != 1 or tasks[0].element_id != "A":
+                raise AssertionError(f"w2 instance {i + 1} does not wait at A: {tasks}")
+            engine.complete_user_task(tasks[0].id, {"a_value": i + 1})
     p2 = time.perf_counter() - start
 
     # The cheap check for all (counted in SQL, so it costs no memory): N open tasks, all at B,
@@ -220,6 +235,7 @@ def midflight_w2(n: int, args: argparse.Namespace) -> dict[str, Any]:
             "phase1_instances_per_s": rate(n, p1),
             "phase2_load_complete_A_run_to_B_save_s": round(p2, 3),
             "phase2_instances_per_s": rate(n, p2),
+            "commit_every": every,
             "verified_at_B": n,
             "verified_sample": len(sample),
             "history_rows": history_rows,
@@ -501,6 +517,7 @@ def run_spiff(name: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
 def run_midflight(name: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), str(n), "--midflight-workload", name]
     cmd += ["--db-dir", args.db_dir, "--sample", str(args.sample), "--spiff-dir", args.spiff_dir]
+    cmd += ["--commit-every", str(args.commit_every)]
     if args.profile:
         cmd += ["--profile", args.profile]
     return run_child(cmd, f"Midflight {name}")
@@ -656,6 +673,13 @@ def main() -> int:
     )
     ap.add_argument("n", type=int, nargs="?", default=1000, help="instances per workload")
     ap.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset")
+    ap.add_argument(
+        "--commit-every",
+        type=int,
+        default=1,
+        help="W2: commands per transaction (1 = one each, the default; the "
+        "baseline commits every 100)",
+    )
     ap.add_argument(
         "--spiff-dir",
         default=os.environ.get("MIDFLIGHT_SPIFF_BENCH_DIR", str(DEFAULT_SPIFF_DIR)),

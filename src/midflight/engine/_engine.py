@@ -170,6 +170,8 @@ class Engine:
         if outer is None:
             with self._store.transaction(read_only=read_only) as tx:
                 yield tx
+        elif read_only:
+            yield outer  # a read writes nothing a savepoint would have to undo
         else:
             with outer.savepoint():
                 yield outer
