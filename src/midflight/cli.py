@@ -54,10 +54,10 @@ def _engine(db: str | None) -> Iterator[Engine]:
         with Engine(db) as engine:
             yield engine
     except ModelValidationError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
     except MidflightError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
 
 
@@ -122,7 +122,7 @@ def parse(file: Path) -> None:
     try:
         definitions = parse_bpmn(file)
     except MidflightError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
     for process in definitions.processes:
         _print_structure(file.name, process)
@@ -274,7 +274,13 @@ def worker(
 ) -> None:
     """Serve the job workers of a Python module (functions marked with @midflight.job_worker)."""
     sys.path.insert(0, os.getcwd())
-    loaded = importlib.import_module(module)
+    try:
+        loaded = importlib.import_module(module)
+    except ImportError as exc:
+        err_console.print(
+            f"[red]error:[/red] cannot import worker module '{module}': {escape(str(exc))}"
+        )
+        raise typer.Exit(2) from None
     with _engine(db) as engine:
         count = 0
         for value in vars(loaded).values():

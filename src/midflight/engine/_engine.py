@@ -122,7 +122,7 @@ class Engine:
         url: SQLAlchemy URL of the database; ``None`` opens ``./midflight.db`` (SQLite).
             PostgreSQL: ``postgresql+psycopg://user@host/db``.
         clock: returns the current time as an aware UTC datetime; tests move time with it.
-        id_generator: returns new unique ids (default: random UUIDs).
+        id_generator: returns new unique ids (default: time-ordered ids, see ``_new_id``).
     """
 
     def __init__(
@@ -774,7 +774,8 @@ class Engine:
         self._command_on("jobs", job_id, action, gone=_no_job(job_id))
 
     def update_job_retries(self, job_id: str, retries: int) -> None:
-        """Give a job new retries (a failed job becomes activatable; resolve its incident)."""
+        """Give a job new retries. A job that ran out of retries has an incident: resolving it
+        (``resolve_incident``) makes the job activatable again."""
         if not isinstance(retries, int) or retries < 1:
             raise InvalidArgumentError(f"retries must be a whole number >= 1, not {retries!r}")
 
@@ -1111,8 +1112,11 @@ class Engine:
                 )
             filters[allowed[name]] = value
         with self._tx(read_only=True) as tx:
-            rows = tx.list_process_instances(columns=("id",), **filters)
-        return [r["id"] for r in rows]
+            rows = tx.list_process_instances(columns=("id", "state"), **filters)
+        if "state" in filters:
+            return [r["id"] for r in rows]
+        # Without a state asked for, a query selects the instances an operation can change.
+        return [r["id"] for r in rows if r["state"] in _LIVE]
 
     def _migration_selection(
         self,

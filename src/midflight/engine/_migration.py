@@ -580,7 +580,11 @@ class BatchRunner:
                 if row is None or row["state"] != "RUNNING":
                     return
                 data = row["data"] or {}
-                chunk = tx.list_operation_items(batch_id, "PENDING", int(data["batch_size"]))
+                size = int(data["batch_size"])
+                canary = int(data.get("canary") or 0)
+                if canary and not data.get("canary_done"):  # stop exactly after the canary
+                    size = max(1, min(size, canary - int(data.get("processed", 0))))
+                chunk = tx.list_operation_items(batch_id, "PENDING", size)
             if not chunk:
                 self._finish(batch_id)
                 return

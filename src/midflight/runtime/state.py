@@ -44,7 +44,6 @@ class ProcessInstanceState(StrEnum):
     SUSPENDED = "SUSPENDED"
     COMPLETED = "COMPLETED"
     CANCELED = "CANCELED"
-    TERMINATED = "TERMINATED"  # ended by a terminate end event
 
 
 class ElementState(StrEnum):

@@ -123,6 +123,18 @@ def test_canary_mode_pauses_after_n_instances(engine: Engine, pair: tuple[str, s
     assert (resumed.state, resumed.done) == ("COMPLETED", 20)  # the canary pauses only once
 
 
+def test_the_canary_stops_exactly_at_n_inside_a_larger_step(
+    engine: Engine, pair: tuple[str, str]
+) -> None:
+    ids = instances(engine, 12)
+    plan = engine.migration_plan(*pair).map_equal_activities().build()
+
+    batch = engine.migrate_async(plan, ids, batch_size=10, canary=3)
+    paused = engine.wait_batch(batch.id, timeout=60)
+
+    assert (paused.state, paused.done, paused.pending) == ("PAUSED", 3, 9)
+
+
 def test_skipped_instances_have_reasons_and_are_retried_after_a_fix(
     engine: Engine, pair: tuple[str, str]
 ) -> None:
