@@ -286,7 +286,7 @@ def migrate_many(
     *,
     operation_id: str,
     operator: str | None,
-    chunk_size: int = 5000,
+    chunk_size: int = 10000,
 ) -> tuple[list[str], dict[str, str]]:
     """Migrate ``ids``; each instance lands whole or not at all, and one that fails is skipped
     with its reason. Instances of one shape (the same active elements, subscriptions and
@@ -355,27 +355,30 @@ _SHAPE_COLUMNS: dict[str, tuple[str, ...]] = {
     "event_subscriptions": ("process_instance_id", "kind", "element_id"),
     "join_tokens": ("process_instance_id", "element_id", "flow_id"),
     "incidents": ("process_instance_id", "element_id"),
-    "user_tasks": ("process_instance_id", "element_id"),
+    # (user tasks are not read: a task's element is its element instance's)
 }
 
 
 def _shape(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> tuple[Any, ...]:
     """What decides how an instance migrates: its elements where they are, and what waits."""
-    elements = {r["id"]: r for r in rows["element_instances"]}
+    element_rows = rows.get("element_instances", ())
+    elements = {r["id"]: r["element_id"] for r in element_rows}
     return (
         tuple(
             sorted(
                 (
                     r["element_id"],
-                    elements[r["parent_id"]]["element_id"] if r["parent_id"] else "",
+                    elements[r["parent_id"]] if r["parent_id"] else "",
                     r["state"],
                     r["loop_counter"] is not None,
                 )
-                for r in rows["element_instances"]
+                for r in element_rows
             )
         ),
         *(
             tuple(sorted(tuple(r[c] for c in columns[1:]) for r in rows[table]))
+            if table in rows
+            else ()
             for table, columns in _SHAPE_COLUMNS.items()
             if table != "element_instances"
         ),
@@ -403,12 +406,10 @@ def _migrate_setwise(
         if r["definition_id"] == plan.source_definition_id and r["state"] in _LIVE
     }
     pids = [pid for pid in ids if pid in instances]
-    rows: dict[str, dict[str, list[dict[str, Any]]]] = {
-        pid: {t: [] for t in _SHAPE_COLUMNS} for pid in pids
-    }
+    rows: dict[str, dict[str, list[dict[str, Any]]]] = {pid: {} for pid in pids}
     for table, columns in _SHAPE_COLUMNS.items():
         for row in tx.load_rows_of_instances(table, pids, columns):
-            rows[row["process_instance_id"]][table].append(row)
+            rows[row["process_instance_id"]].setdefault(table, []).append(row)
     groups: dict[tuple[Any, ...], list[str]] = {}
     for pid in pids:
         groups.setdefault(_shape(rows[pid]), []).append(pid)
@@ -433,10 +434,10 @@ def _migrate_setwise(
             continue  # the one-by-one path reports why
         if not _pure(outcome, state, full):
             continue
-        present = {
+        present = {  # the same shape: what the representative has, every member has
             t: {r["element_id"] for r in table_rows}
-            for t, table_rows in rows[representative].items()
-            if table_rows
+            for t, table_rows in full.items()
+            if table_rows and t != "variables"
         }
         _apply_renames(tx, renames, members, target, present)
         changed = tx.update_where(

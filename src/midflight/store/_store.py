@@ -51,10 +51,12 @@ from midflight.errors import (
 from midflight.store.schema import (
     LIVE_TABLES,
     RECORD_TABLE_ORDER,
+    JsonText,
     element_instances,
     event_subscriptions,
     history,
     jobs,
+    json_dumps,
     metadata,
     operation_items,
     process_definitions,
@@ -340,6 +342,10 @@ class StoreTransaction:
         with self._conn.begin_nested():
             yield
 
+    def _ids_param(self, ids: Sequence[str]) -> Any:
+        """The value of the one parameter ``_in_ids`` binds."""
+        return list(ids) if self._conn.dialect.name == "postgresql" else json.dumps(list(ids))
+
     def _in_ids(self, column: ColumnElement[Any], ids: Sequence[str]) -> ColumnElement[bool]:
         """``column IN ids`` with ONE bound parameter (a JSON array on SQLite, an array on
         PostgreSQL): thousands of ids cost neither compile time nor driver parameters."""
@@ -442,28 +448,35 @@ class StoreTransaction:
         element_instance_id, element_id, data); consecutive events of one instance are stored
         together in one row."""
         packed: list[dict[str, Any]] = []
+        events: list[str] = []
+        encoded: dict[int, str] = {}  # data shared by many events (a set-wise operation's)
         for row in rows:
             last = packed[-1] if packed else None
             if last is None or last["process_instance_id"] != row["process_instance_id"]:
+                if last is not None:
+                    last["events"] = JsonText("[" + ",".join(events) + "]")
+                events = []
                 last = {
                     "id": row["id"],
                     "process_instance_id": row["process_instance_id"],
                     "timestamp": row["timestamp"],
-                    "events": [],
+                    "events": None,
                 }
                 packed.append(last)
+            data = row["data"]
+            data_text = encoded.get(id(data))
+            if data_text is None:
+                data_text = json_dumps(data)
+                if data is not None:
+                    encoded[id(data)] = data_text
             moment = row["timestamp"]
-            last["events"].append(
-                [
-                    row["id"],
-                    row["event"],
-                    row["element_instance_id"],
-                    row["element_id"],
-                    row["data"],
-                    None if moment == last["timestamp"] else moment.isoformat(),
-                ]
+            head = json_dumps(
+                [row["id"], row["event"], row["element_instance_id"], row["element_id"]]
             )
+            tail = "null" if moment == last["timestamp"] else json_dumps(moment.isoformat())
+            events.append(f"{head[:-1]},{data_text},{tail}]")
         if packed:
+            packed[-1]["events"] = JsonText("[" + ",".join(events) + "]")
             self._insert_fast("history", packed)
 
     def apply(
@@ -706,7 +719,9 @@ class StoreTransaction:
         p = process_instances
         selected = [p.c[c] for c in columns] if columns else [p]
         query = select(*selected).where(self._in_ids(p.c.id, ids)).order_by(p.c.id)
-        return _dicts(self._conn.execute(query.with_for_update() if lock else query))
+        key = f"instances:{lock}:{','.join(columns or ())}"
+        statement = query.with_for_update() if lock else query
+        return self._fetch(key, statement, {"ids": self._ids_param(ids)})
 
     def load_rows_of_instances(
         self, table: str, process_instance_ids: Sequence[str], columns: Sequence[str] | None = None
@@ -716,7 +731,8 @@ class StoreTransaction:
         t = _table(table)
         selected = [t.c[c] for c in columns] if columns else [t]
         query = select(*selected).where(self._in_ids(t.c.process_instance_id, process_instance_ids))
-        return _dicts(self._conn.execute(query))
+        key = f"rows_of:{table}:{','.join(columns or ())}"
+        return self._fetch(key, query, {"ids": self._ids_param(process_instance_ids)})
 
     def update_where(
         self,

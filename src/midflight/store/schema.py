@@ -47,6 +47,7 @@ __all__ = [
     "LIVE_TABLES",
     "RECORD_TABLE_ORDER",
     "ExactJson",
+    "JsonText",
     "UtcDateTime",
     "json_dumps",
     "json_loads",
@@ -151,6 +152,10 @@ def _encode_key(key: object) -> str:
     raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
 
 
+class JsonText(str):
+    """JSON text encoded already, which ExactJson stores as it is."""
+
+
 class ExactJson(TypeDecorator[Any]):
     """A JSON value stored as text, Decimals exact (see the module docstring). None is NULL."""
 
@@ -158,6 +163,8 @@ class ExactJson(TypeDecorator[Any]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if isinstance(value, JsonText):
+            return value  # encoded already
         return None if value is None else json_dumps(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
