@@ -530,6 +530,7 @@ class _ProcessIndex:
     nodes: Mapping[str, FlowNode]  # modelled nodes plus synthetic multi-instance bodies
     children: Mapping[str | None, tuple[str, ...]]  # container id -> direct child node ids
     boundary: Mapping[str, tuple[str, ...]]  # host id -> boundary event ids
+    boundary_nodes: Mapping[str, tuple[FlowNode, ...]]  # host id -> boundary events
     flow_scope: Mapping[str, str]  # node id -> execution scope id (process id at the root)
 
 
@@ -598,7 +599,7 @@ class Process:
         return tuple(self.elements[i] for i in self.index.children.get(key, ()))
 
     def boundary_events(self, host_id: str) -> tuple[FlowNode, ...]:
-        return tuple(self.elements[i] for i in self.index.boundary.get(host_id, ()))
+        return self.index.boundary_nodes.get(host_id, ())
 
     def outgoing_flows(self, element_id: str) -> tuple[SequenceFlow, ...]:
         return tuple(self.flows[f] for f in self.node(element_id).outgoing)
@@ -649,6 +650,9 @@ def _build_index(process: Process) -> _ProcessIndex:
         nodes=MappingProxyType(nodes),
         children=MappingProxyType({k: tuple(v) for k, v in children.items()}),
         boundary=MappingProxyType({k: tuple(v) for k, v in boundary.items()}),
+        boundary_nodes=MappingProxyType(
+            {k: tuple(process.elements[i] for i in v) for k, v in boundary.items()}
+        ),
         flow_scope=MappingProxyType(flow_scope),
     )
 

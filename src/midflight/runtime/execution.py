@@ -133,6 +133,10 @@ class Execution:
         self._pending_flows: dict[str, list[SequenceFlow]] = {}
         # effects on other process instances (call activities, signals), applied by the facade
         self.follow_ups: list[FollowUp] = []
+        # History events get the command's id plus a sequence number: unique, and cheaper than
+        # a new id per event (a straight-through instance writes dozens).
+        self._history_prefix = ctx.new_id()
+        self._history_count = 0
         self._variables_changed = False
         # Modification may skip listeners and input/output mappings for its command (seed 003).
         self.skip_listeners = False
@@ -680,13 +684,17 @@ class Execution:
         """Delete every live row owned by an element instance that is leaving."""
         state = self.state
         for table in (state.user_tasks, state.jobs, state.subscriptions, state.incidents):
-            owned = [r for r in table.values() if r.element_instance_id == instance.id]
-            for record in owned:
-                state.remove(record)
-        for token in [t for t in state.join_tokens.values() if t.scope_id == instance.id]:
-            state.remove(token)
-        for variable in list(state.scope_variables(instance.id).values()):
-            state.remove(variable)
+            if table:
+                owned = [r for r in table.values() if r.element_instance_id == instance.id]
+                for record in owned:
+                    state.remove(record)
+        if state.join_tokens:
+            for token in [t for t in state.join_tokens.values() if t.scope_id == instance.id]:
+                state.remove(token)
+        scope_variables = state.scope_variables(instance.id)
+        if scope_variables:
+            for variable in list(scope_variables.values()):
+                state.remove(variable)
 
     # ------------------------------------------------------------------------------------------
     # outgoing flow selection shared by activities, events and gateways
@@ -856,9 +864,10 @@ class Execution:
     def history(
         self, event: str, instance: ElementInstance | None, data: dict[str, Any] | None = None
     ) -> None:
+        self._history_count += 1
         self.state.changes.history.append(
             HistoryEvent(
-                id=self.ctx.new_id(),
+                id=f"{self._history_prefix}-{self._history_count}",
                 process_instance_id=self.state.instance.id,
                 timestamp=self.now,
                 event=event,

@@ -290,6 +290,13 @@ def _guarded_plan(dialect: Any, table: Table, kind: str) -> tuple[str, list[tupl
     return sql, [(name, by_name[name]) for name in settable] + [("id", None), ("revision", None)]
 
 
+def _event_text(event: list[Any], shared: Mapping[int, str]) -> str:
+    data = shared.get(id(event[4]))
+    if data is None:
+        return json_dumps(event)
+    return f"{json_dumps(event[:4])[:-1]},{data},{json_dumps(event[5])}]"
+
+
 class StoreTransaction:
     """The row operations of one database transaction. Obtain it from ``Store.transaction()``."""
 
@@ -447,37 +454,50 @@ class StoreTransaction:
         """Append history events (dicts with id, process_instance_id, timestamp, event,
         element_instance_id, element_id, data); consecutive events of one instance are stored
         together in one row."""
-        packed: list[dict[str, Any]] = []
-        events: list[str] = []
-        encoded: dict[int, str] = {}  # data shared by many events (a set-wise operation's)
+        groups: list[list[Mapping[str, Any]]] = []
         for row in rows:
-            last = packed[-1] if packed else None
-            if last is None or last["process_instance_id"] != row["process_instance_id"]:
-                if last is not None:
-                    last["events"] = JsonText("[" + ",".join(events) + "]")
-                events = []
-                last = {
-                    "id": row["id"],
-                    "process_instance_id": row["process_instance_id"],
-                    "timestamp": row["timestamp"],
-                    "events": None,
+            if not groups or groups[-1][0]["process_instance_id"] != row["process_instance_id"]:
+                groups.append([])
+            groups[-1].append(row)
+        if not groups:
+            return
+        # Data shared by the events of many instances (a set-wise operation's) is encoded once.
+        shared: dict[int, str] = {}
+        if len(groups) > 1:
+            seen: set[int] = set()
+            for row in rows:
+                key = id(row["data"])
+                if row["data"] is not None and key in seen:
+                    shared.setdefault(key, json_dumps(row["data"]))
+                seen.add(key)
+        packed = []
+        for group in groups:
+            first = group[0]
+            moment = first["timestamp"]
+            events = [
+                [
+                    row["id"],
+                    row["event"],
+                    row["element_instance_id"],
+                    row["element_id"],
+                    row["data"],
+                    None if row["timestamp"] == moment else row["timestamp"].isoformat(),
+                ]
+                for row in group
+            ]
+            if shared and any(id(e[4]) in shared for e in events):
+                text = "[" + ",".join(_event_text(e, shared) for e in events) + "]"
+            else:
+                text = json_dumps(events)
+            packed.append(
+                {
+                    "id": first["id"],
+                    "process_instance_id": first["process_instance_id"],
+                    "timestamp": moment,
+                    "events": JsonText(text),
                 }
-                packed.append(last)
-            data = row["data"]
-            data_text = encoded.get(id(data))
-            if data_text is None:
-                data_text = json_dumps(data)
-                if data is not None:
-                    encoded[id(data)] = data_text
-            moment = row["timestamp"]
-            head = json_dumps(
-                [row["id"], row["event"], row["element_instance_id"], row["element_id"]]
             )
-            tail = "null" if moment == last["timestamp"] else json_dumps(moment.isoformat())
-            events.append(f"{head[:-1]},{data_text},{tail}]")
-        if packed:
-            packed[-1]["events"] = JsonText("[" + ",".join(events) + "]")
-            self._insert_fast("history", packed)
+        self._insert_fast("history", packed)
 
     def apply(
         self,
