@@ -1112,11 +1112,8 @@ class Engine:
                 )
             filters[allowed[name]] = value
         with self._tx(read_only=True) as tx:
-            rows = tx.list_process_instances(columns=("id", "state"), **filters)
-        if "state" in filters:
-            return [r["id"] for r in rows]
-        # Without a state asked for, a query selects the instances an operation can change.
-        return [r["id"] for r in rows if r["state"] in _LIVE]
+            # Without a state asked for, a query selects the instances an operation can change.
+            return tx.list_process_instance_ids(live_only="state" not in filters, **filters)
 
     def _migration_selection(
         self,

@@ -9,6 +9,7 @@ module: they become Midflight errors at the layer boundary, in ``Store.transacti
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -290,11 +291,24 @@ def _guarded_plan(dialect: Any, table: Table, kind: str) -> tuple[str, list[tupl
     return sql, [(name, by_name[name]) for name in settable] + [("id", None), ("revision", None)]
 
 
+_PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f-\uffff]*')
+
+
+def _json_word(value: Any) -> str:
+    """JSON for an id, name or None: written directly when it needs no escaping."""
+    if value is None:
+        return "null"
+    if isinstance(value, str) and _PLAIN.fullmatch(value):
+        return f'"{value}"'
+    return json_dumps(value)
+
+
 def _event_text(event: list[Any], shared: Mapping[int, str]) -> str:
     data = shared.get(id(event[4]))
     if data is None:
         return json_dumps(event)
-    return f"{json_dumps(event[:4])[:-1]},{data},{json_dumps(event[5])}]"
+    head = ",".join(_json_word(v) for v in event[:4])
+    return f"[{head},{data},{_json_word(event[5])}]"
 
 
 class StoreTransaction:
@@ -659,6 +673,24 @@ class StoreTransaction:
         query = query.order_by(p.c.started_at, p.c.id).limit(limit).offset(offset or None)
         return _dicts(self._conn.execute(query))
 
+    def list_process_instance_ids(self, *, live_only: bool = False, **filters: Any) -> list[str]:
+        """Only the ids of ``list_process_instances(**filters)`` (``live_only``: active or
+        suspended), as plain strings: selecting 100,000s of instances costs a few MB."""
+        p = process_instances
+        element_id = filters.pop("element_id", None)
+        columns = {"version": "definition_version"}
+        query = select(p.c.id).where(
+            *_equals(p, {columns.get(k, k): v for k, v in filters.items()})
+        )
+        if live_only:
+            query = query.where(p.c.state.in_(RUNNING_INSTANCE_STATES))
+        if element_id is not None:
+            e = element_instances
+            query = query.where(
+                exists().where(e.c.process_instance_id == p.c.id, e.c.element_id == element_id)
+            )
+        return list(self._conn.execute(query.order_by(p.c.started_at, p.c.id)).scalars())
+
     def list_history(self, process_instance_id: str) -> list[dict[str, Any]]:
         """The instance's history events in the order they were written."""
         h = history
@@ -768,6 +800,10 @@ class StoreTransaction:
         unknown = set(values) - set(t.c.keys())
         if unknown:
             raise InvalidArgumentError(f"{table} has no column {', '.join(sorted(unknown))}")
+        if self._conn.dialect.name == "sqlite":
+            # Without statistics SQLite would drive the statement by the index of an `equals`
+            # column (all rows of an element, of a version) instead of the instances' ids.
+            conditions = [t.c[name].concat("") == value for name, value in (equals or {}).items()]
         key = t.c.id if table == "process_instances" else t.c.process_instance_id
         statement = (
             t.update()
