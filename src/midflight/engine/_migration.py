@@ -363,26 +363,30 @@ def _shape(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> tuple[Any, ...]:
     """What decides how an instance migrates: its elements where they are, and what waits."""
     element_rows = rows.get("element_instances", ())
     elements = {r["id"]: r["element_id"] for r in element_rows}
-    return (
+    shape: list[Any] = [
         tuple(
             sorted(
                 (
                     r["element_id"],
-                    elements[r["parent_id"]] if r["parent_id"] else "",
+                    elements.get(r["parent_id"], ""),
                     r["state"],
                     r["loop_counter"] is not None,
                 )
                 for r in element_rows
             )
-        ),
-        *(
-            tuple(sorted(tuple(r[c] for c in columns[1:]) for r in rows[table]))
-            if table in rows
-            else ()
-            for table, columns in _SHAPE_COLUMNS.items()
-            if table != "element_instances"
-        ),
-    )
+        )
+    ]
+    for table, columns in _OTHER_SHAPE_COLUMNS:
+        found = rows.get(table)
+        shape.append(tuple(sorted(tuple(r[c] for c in columns) for r in found)) if found else ())
+    return tuple(shape)
+
+
+_OTHER_SHAPE_COLUMNS = tuple(
+    (table, columns[1:])
+    for table, columns in _SHAPE_COLUMNS.items()
+    if table != "element_instances"
+)
 
 
 def _migrate_setwise(

@@ -349,6 +349,8 @@ class StoreTransaction:
         rows = cursor.fetchall()
         if processors is None:
             processors = plan[4] = _result_processors(dialect, statement, cursor)
+        if not any(processors):  # plain columns: no conversion to apply per value
+            return [dict(zip(names, row, strict=True)) for row in rows]
         return [
             {
                 name: value if convert is None or value is None else convert(value)
