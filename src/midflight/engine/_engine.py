@@ -85,7 +85,7 @@ from midflight.runtime.state import (
     Record,
     UserTask,
 )
-from midflight.runtime.timers import parse_timer
+from midflight.runtime.timers import next_occurrence, parse_timer, timer_payload
 from midflight.runtime.variables import checked_variables
 from midflight.store import Store, StoreTransaction
 
@@ -281,10 +281,6 @@ class Engine:
                     continue
                 value = self._ctx.expressions.evaluate(definition.timer.expression, {})
                 schedule = parse_timer(definition.timer.kind.value, value, now)
-                payload: dict[str, Any] = {"catch": start.id}
-                if schedule.interval is not None:
-                    payload["interval_seconds"] = schedule.interval.total_seconds()
-                    payload["repetitions_left"] = schedule.repetitions_left
                 job = Job(
                     id=self._ctx.new_id(),
                     process_instance_id="",
@@ -297,7 +293,7 @@ class Engine:
                     retries=1,
                     created_at=now,
                     due_at=schedule.due_at,
-                    payload=payload,
+                    payload=timer_payload(start.id, schedule),
                 )
                 tx.insert("jobs", [job.row()])
 
@@ -907,17 +903,13 @@ class Engine:
         if not row["process_instance_id"]:  # a timer start event of a definition
             tx.delete("jobs", [row])
             deployed = self._deployed_process(tx, row["definition_id"])
-            payload = row["payload"] or {}
-            left = payload.get("repetitions_left")
-            if "interval_seconds" in payload and (left is None or left > 0):
-                again = dict(
-                    row,
-                    revision=1,
-                    id=self._ctx.new_id(),
-                    due_at=row["due_at"] + timedelta(seconds=float(payload["interval_seconds"])),
-                    payload=dict(payload, repetitions_left=None if left is None else left - 1),
+            again = next_occurrence(row["payload"] or {}, row["due_at"])
+            if again is not None:
+                due_at, payload = again
+                tx.insert(
+                    "jobs",
+                    [dict(row, revision=1, id=self._ctx.new_id(), due_at=due_at, payload=payload)],
                 )
-                tx.insert("jobs", [again])
             self._start(tx, deployed, start_event_id=row["element_id"])
             return 1
 
@@ -1793,17 +1785,7 @@ def _require_not_suspended(ex: Execution) -> None:
 
 
 def _instance_info(record: ProcessInstanceRecord) -> ProcessInstance:
-    return ProcessInstance(
-        id=record.id,
-        definition_id=record.definition_id,
-        definition_key=record.definition_key,
-        definition_version=record.definition_version,
-        business_key=record.business_key,
-        state=str(record.state),
-        started_at=record.started_at,
-        ended_at=record.ended_at,
-        parent_process_instance_id=record.parent_process_instance_id,
-    )
+    return _info(ProcessInstance, {**record.row(), "state": str(record.state)})
 
 
 def _task_info(task: UserTask) -> UserTaskInfo:

@@ -10,7 +10,6 @@ point when such an event happens; errors and escalations are searched up the sco
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from midflight.errors import ExpressionError, InvalidArgumentError
@@ -23,8 +22,8 @@ from midflight.model import (
     ExpressionLanguage,
     FlowNode,
 )
-from midflight.runtime.state import ElementInstance, ElementState, Job, JobKind, JobState
-from midflight.runtime.timers import parse_timer
+from midflight.runtime.state import ElementInstance, Job, JobKind, JobState
+from midflight.runtime.timers import next_occurrence, parse_timer, timer_payload
 
 if TYPE_CHECKING:
     from midflight.runtime.execution import Execution
@@ -155,17 +154,13 @@ def schedule_timer(
         raise InvalidArgumentError(f"timer event '{catch.id}' has no time expression")
     value = ex.evaluate(definition.timer.expression, owner.id)
     schedule = parse_timer(definition.timer.kind.value, value, ex.now)
-    payload: dict[str, Any] = {"catch": catch.id}
-    if schedule.interval is not None:
-        payload["interval_seconds"] = schedule.interval.total_seconds()
-        payload["repetitions_left"] = schedule.repetitions_left
     ex.create_job(
         owner,
         kind=JobKind.TIMER,
         job_type="timer",
         retries=1,
         due_at=schedule.due_at,
-        payload=payload,
+        payload=timer_payload(catch.id, schedule),
     )
 
 
@@ -180,17 +175,17 @@ def fire_timer(ex: Execution, job: Job) -> None:
     ex.history("timer.fired", owner, {"job_id": job.id, "catch": catch_id})
     ex.state.remove(job)
     catch = ex.process.node(catch_id)
-    left = payload.get("repetitions_left")
-    if "interval_seconds" in payload and (left is None or left > 0) and not _interrupts(catch):
-        assert job.due_at is not None
-        next_payload = dict(payload)
-        next_payload["repetitions_left"] = None if left is None else left - 1
+    again = (
+        None if _interrupts(catch) or job.due_at is None else next_occurrence(payload, job.due_at)
+    )
+    if again is not None:
+        due_at, next_payload = again
         ex.create_job(
             owner,
             kind=JobKind.TIMER,
             job_type="timer",
             retries=1,
-            due_at=job.due_at + timedelta(seconds=float(payload["interval_seconds"])),
+            due_at=due_at,
             payload=next_payload,
         )
     trigger(ex, owner, catch_id, None)
@@ -694,7 +689,3 @@ def notify_parent_completed(ex: Execution, variables: dict[str, Any]) -> None:
             data={"variables": variables},
         )
     )
-
-
-def live(instance: ElementInstance | None) -> bool:
-    return instance is not None and instance.state == ElementState.ACTIVE

@@ -13,7 +13,7 @@ wait state, so a scope is never completed while a token is still on its way insi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -113,10 +113,6 @@ class DeployedProcess:
     version: int
     definitions: Definitions
     process: Process
-
-    def message_name(self, message_ref: str | None) -> str | None:
-        message = self.definitions.messages.get(message_ref) if message_ref else None
-        return (message.name or message.id) if message else None
 
 
 class Execution:
@@ -876,9 +872,3 @@ class Execution:
                 data=data,
             )
         )
-
-    # ------------------------------------------------------------------------------------------
-    # helpers for behaviours
-    # ------------------------------------------------------------------------------------------
-    def owned(self, records: Iterable[Any], instance: ElementInstance) -> list[Any]:
-        return [r for r in records if r.element_instance_id == instance.id]

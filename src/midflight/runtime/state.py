@@ -276,9 +276,6 @@ class ChangeSet:
             self.updated.pop(key, None)
             self.deleted[key] = record
 
-    def is_empty(self) -> bool:
-        return not (self.inserted or self.updated or self.deleted or self.history)
-
 
 def _key(record: Record) -> str:
     return f"{record.TABLE}:{record.id}"  # type: ignore[attr-defined]
