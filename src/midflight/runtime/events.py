@@ -43,14 +43,6 @@ __all__ = [
     "trigger_conditions",
 ]
 
-_CONTAINERS = frozenset(
-    {
-        ElementType.SUB_PROCESS,
-        ElementType.EVENT_SUB_PROCESS,
-        ElementType.TRANSACTION,
-        ElementType.AD_HOC_SUB_PROCESS,
-    }
-)
 _PASSIVE = frozenset(
     {
         EventDefinitionType.ERROR,
@@ -64,9 +56,9 @@ _PASSIVE = frozenset(
 # ----------------------------------------------------------------------------------------------
 # opening a scope: boundary events and event subprocesses subscribe
 # ----------------------------------------------------------------------------------------------
-def boundary_host_id(ex: Execution, instance: ElementInstance, node: FlowNode) -> str | None:
-    """The element whose boundary events belong to ``instance``: an MI body carries the
-    boundary events of its activity; the inner instances carry none."""
+def boundary_host(node: FlowNode) -> str | None:
+    """The element whose boundary events belong to an instance of ``node``: an MI body carries
+    the boundary events of its activity; the inner instances carry none."""
     if node.type is ElementType.MULTI_INSTANCE_BODY:
         return node.id.removesuffix(MULTI_INSTANCE_BODY_SUFFIX)
     if node.is_multi_instance:
@@ -74,23 +66,21 @@ def boundary_host_id(ex: Execution, instance: ElementInstance, node: FlowNode) -
     return node.id if node.is_activity else None
 
 
+def boundary_host_id(ex: Execution, instance: ElementInstance, node: FlowNode) -> str | None:
+    """``boundary_host`` for an element instance (as migration asks)."""
+    return boundary_host(node)
+
+
 def open_scope(ex: Execution, instance: ElementInstance, node: FlowNode | None) -> None:
-    """Register the subscriptions an instance owns as soon as it is active.
+    """Register the subscriptions an instance owns as soon as it is active: those of its
+    boundary events, then those of the event subprocesses it contains.
 
     ``node`` is None for the process instance (root scope).
     """
-    if node is not None:
-        host = boundary_host_id(ex, instance, node)
-        if host is not None:
-            for boundary in ex.process.boundary_events(host):
-                for definition in boundary.event_definitions:
-                    subscribe_definition(ex, instance, boundary, definition)
-    if node is None or node.type in _CONTAINERS:
-        container = None if node is None else node.id
-        for esp in ex.process.event_subprocesses(container):
-            for start in ex.process.start_events(esp.id):
-                for definition in start.event_definitions:
-                    subscribe_definition(ex, instance, start, definition)
+    catches = ex.deployed.plan.root_catches if node is None else ex.plans[node.id].catches
+    for catch in catches:
+        for definition in catch.event_definitions:
+            subscribe_definition(ex, instance, catch, definition)
 
 
 def subscribe_definition(
@@ -342,12 +332,12 @@ def _catch_levels(
     while current is not None:
         level: list[tuple[str, ElementInstance, FlowNode]] = []
         node = None if current.parent_id is None else ex.process.node(current.element_id)
-        if inside is not None and (node is None or node.type in _CONTAINERS):
+        if inside is not None and (node is None or node.is_scope_container):
             for esp in ex.process.event_subprocesses(None if node is None else node.id):
                 if esp.id != inside.element_id:
                     for start in ex.process.start_events(esp.id):
                         level.append(("event_subprocess", current, start))
-        host = None if node is None else boundary_host_id(ex, current, node)
+        host = None if node is None else boundary_host(node)
         if host is not None:
             for boundary in ex.process.boundary_events(host):
                 level.append(("boundary", current, boundary))
@@ -542,17 +532,13 @@ def on_completed(ex: Execution, instance: ElementInstance, node: FlowNode) -> No
         for sibling in ex.state.children(instance.parent_id):
             if sibling.id != instance.id and _throws_compensation(ex, sibling):
                 ex.check_scope(sibling)  # runs after this handler has left
-    for boundary in ex.process.boundary_events(node.id):
-        if boundary.compensation_handler is None:
-            continue
-        if not any(d.type is EventDefinitionType.COMPENSATE for d in boundary.event_definitions):
-            continue
+    for handler in ex.plans[node.id].compensation_handlers:
         scope = ex.state.elements[instance.parent_id]
         ex.subscribe(
             scope,
             node,
             kind="compensate",
-            name=boundary.compensation_handler,
+            name=handler,
             correlation_key=_next_compensation_order(ex),
         )
 

@@ -25,15 +25,14 @@ from midflight.model import (
     ElementType,
     Expression,
     FlowNode,
-    MultiInstance,
     Process,
     SequenceFlow,
     StandardLoop,
 )
 from midflight.runtime import events
-from midflight.runtime.behaviors import behavior_for
 from midflight.runtime.behaviors.multi_instance import inner_finished
 from midflight.runtime.expressions import ExpressionEvaluator
+from midflight.runtime.plan import NodePlan, ProcessPlan
 from midflight.runtime.state import (
     ElementInstance,
     ElementState,
@@ -53,34 +52,7 @@ from midflight.runtime.state import (
 __all__ = ["DeployedProcess", "Execution", "FollowUp", "RuntimeContext"]
 
 PROCESS_ELEMENT_TYPE = "process"
-_JOINS = frozenset({ElementType.PARALLEL_GATEWAY, ElementType.INCLUSIVE_GATEWAY})
-_REACH_CACHE: dict[str, dict[str, frozenset[str]]] = {}
-
-
-def _mi(node: FlowNode) -> MultiInstance:
-    assert isinstance(node.loop, MultiInstance)
-    return node.loop
-
-
-def _reachability(process: Process) -> dict[str, frozenset[str]]:
-    successors: dict[str, list[str]] = {}
-    for flow in process.flows.values():
-        successors.setdefault(flow.source_id, []).append(flow.target_id)
-    for node in process.elements.values():  # a boundary event continues its host's paths
-        if node.attached_to is not None:
-            successors.setdefault(node.attached_to, []).append(node.id)
-    result: dict[str, frozenset[str]] = {}
-    for start in process.elements:
-        seen: set[str] = set()
-        todo = list(successors.get(start, ()))
-        while todo:
-            current = todo.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            todo.extend(successors.get(current, ()))
-        result[start] = frozenset(seen)
-    return result
+_BODY_TYPE = ElementType.MULTI_INSTANCE_BODY.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +85,10 @@ class DeployedProcess:
     version: int
     definitions: Definitions
     process: Process
+    plan: ProcessPlan = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "plan", ProcessPlan.of(self.process))
 
 
 class Execution:
@@ -120,8 +96,7 @@ class Execution:
 
     def __init__(self, state: InstanceState, deployed: DeployedProcess, ctx: RuntimeContext):
         self.state = state
-        self.deployed = deployed
-        self.process = deployed.process
+        self.deployed = deployed  # sets ``process`` and ``plans`` too
         self.ctx = ctx
         self.now = ctx.clock()
         self._stack: list[tuple[str, str, str | None]] = []
@@ -133,6 +108,7 @@ class Execution:
         # a new id per event (a straight-through instance writes dozens).
         self._history_prefix = ctx.new_id()
         self._history_count = 0
+        self._history = state.changes.history
         self._variables_changed = False
         # Modification may skip listeners and input/output mappings for its command (seed 003).
         self.skip_listeners = False
@@ -141,6 +117,18 @@ class Execution:
         # root left empty only notes that it would have completed (``process_end_held``).
         self.hold_process_end = False
         self.process_end_held = False
+
+    @property
+    def deployed(self) -> DeployedProcess:
+        return self._deployed
+
+    @deployed.setter
+    def deployed(self, deployed: DeployedProcess) -> None:
+        # Migration runs a dropped scope's termination by the source model: switching the
+        # deployed process switches the model and its plans with it.
+        self._deployed = deployed
+        self.process = deployed.process
+        self.plans = deployed.plan.nodes
 
     # ------------------------------------------------------------------------------------------
     # starting
@@ -213,12 +201,10 @@ class Execution:
                     f"process '{self.process.id}' has no start event '{start_event_id}'"
                 )
             return self.process.node(start_event_id)
-        for node in self.process.start_events():
-            if not node.event_definitions:
-                return node
-        starts = self.process.start_events()
-        if len(starts) == 1:
-            return starts[0]  # a message, signal or timer start used to start directly
+        # the none start event; else a single message, signal or timer start, started directly
+        start = self.deployed.plan.none_start
+        if start is not None:
+            return start
         raise InvalidArgumentError(
             f"process '{self.process.id}' has no none start event to start it with"
         )
@@ -229,6 +215,8 @@ class Execution:
     def run(self) -> None:
         """Process pending steps until every token rests in a wait state."""
         stack = self._stack
+        elements = self.state.elements
+        flows = self.process.flows
         while True:
             if not stack:
                 # Conditional events react to variable changes once every token rests.
@@ -237,17 +225,17 @@ class Execution:
                 break
             step, target, scope_id = stack.pop()
             if step == "flow":
-                scope = self.state.elements.get(scope_id) if scope_id else None
+                scope = elements.get(scope_id) if scope_id else None
                 if scope is not None and scope.state == ElementState.ACTIVE:
-                    self._enter_flow(self.process.flows[target], scope)
+                    self._enter_flow(flows[target], scope)
             else:  # "check": a child of the scope finished; let the scope's behaviour decide
-                scope = self.state.elements.get(target)
+                scope = elements.get(target)
                 if scope is not None and scope.state == ElementState.ACTIVE:
                     if scope.parent_id is None:
                         self.complete_scope_if_done(scope)
                     else:
-                        node = self.process.node(scope.element_id)
-                        behavior_for(node).on_child_completed(self, scope, node)
+                        plan = self.plans[scope.element_id]
+                        plan.behavior.on_child_completed(self, scope, plan.node)
 
     def _trigger_conditions(self) -> bool:
         """Trigger the conditional subscriptions whose condition now holds; True if any did."""
@@ -261,8 +249,9 @@ class Execution:
 
     def _push_flows(self, flows: Sequence[SequenceFlow], scope_id: str) -> None:
         # Reversed so the first outgoing flow is processed first.
+        stack = self._stack
         for flow in reversed(flows):
-            self._stack.append(("flow", flow.id, scope_id))
+            stack.append(("flow", flow.id, scope_id))
 
     # ------------------------------------------------------------------------------------------
     # primitives
@@ -289,43 +278,39 @@ class Execution:
         (subprocess, multi-instance body, ...) with its subscriptions but starts nothing inside
         it: modification and migration fill it themselves.
         """
-        if (
-            node.is_multi_instance
-            and loop_counter is None
-            and node.type is not ElementType.MULTI_INSTANCE_BODY
-        ):
-            node = self.process.node(node.id + MULTI_INSTANCE_BODY_SUFFIX)
+        plan = self.plans[node.id]
+        if plan.body is not None and loop_counter is None:
+            plan = self.plans[plan.body.id]
+            node = plan.node
+        # positional: the fields of ElementInstance, in order (this runs for every element)
         instance = ElementInstance(
-            id=self.ctx.new_id(),
-            process_instance_id=self.state.instance.id,
-            parent_id=scope.id,
-            element_id=node.id,
-            element_type=node.type.value,
-            state=ElementState.ACTIVE,
-            started_at=self.now,
-            loop_counter=loop_counter,
-            entered_by_flow=flow_id,
+            self.ctx.new_id(),
+            self.state.instance.id,
+            scope.id,
+            node.id,
+            plan.element_type,
+            ElementState.ACTIVE,
+            self.now,
+            loop_counter,
+            flow_id,
         )
         self.state.add(instance)
         if variables:
             self.set_variables(instance.id, variables, local=True)
-        async_before = node.async_before or (
-            node.type is ElementType.MULTI_INSTANCE_BODY and _mi(node).async_before
-        )
         if scope_only:
-            self._open(instance, node)
+            self._open(instance, plan)
             return instance
-        if async_before and not skip_async and not triggered:
+        if plan.async_before and not skip_async and not triggered:
             instance.state = ElementState.TRANSITION_BEFORE
             self.create_job(instance, kind=JobKind.ASYNC, job_type="async-before", retries=3)
             self.history("element.async_before", instance)
             return instance
-        self._enter(instance, node, triggered=triggered)
+        self._enter(instance, plan, triggered=triggered)
         return instance
 
     def continue_async(self, instance: ElementInstance) -> None:
         """Run the continuation an ASYNC job stands for (async before or async after)."""
-        node = self.process.node(instance.element_id)
+        plan = self.plans[instance.element_id]
         for job in [
             j
             for j in self.state.jobs.values()
@@ -335,49 +320,51 @@ class Execution:
         if instance.state == ElementState.TRANSITION_BEFORE:
             instance.state = ElementState.ACTIVE
             self.state.touch(instance)
-            self._enter(instance, node, triggered=False)
+            self._enter(instance, plan, triggered=False)
         elif instance.state == ElementState.TRANSITION_AFTER:
-            self._leave(instance, node, None)
+            self._leave(instance, plan, None)
 
-    def _open(self, instance: ElementInstance, node: FlowNode) -> bool:
+    def _open(self, instance: ElementInstance, plan: NodePlan) -> bool:
         """Input mappings and subscriptions of an entered element; False on an incident."""
         self.history("element.activated", instance)
-        scope = self.state.elements[instance.parent_id] if instance.parent_id else instance
+        node = plan.node
         try:
-            if not self.skip_io_mappings:
+            if node.input_mappings and not self.skip_io_mappings:
+                scope_id = instance.parent_id or instance.id
                 for mapping in node.input_mappings:
                     value = (
-                        None if mapping.source is None else self.evaluate(mapping.source, scope.id)
+                        None if mapping.source is None else self.evaluate(mapping.source, scope_id)
                     )
                     self.set_variable_local(instance.id, mapping.target, value)
-            events.open_scope(self, instance, node)
+            if plan.catches:
+                events.open_scope(self, instance, node)
         except (ExpressionError, InvalidArgumentError) as exc:
             self.raise_incident(instance, "EXPRESSION", str(exc))
             return False
         return True
 
-    def _enter(self, instance: ElementInstance, node: FlowNode, *, triggered: bool) -> None:
-        if not self._open(instance, node):
+    def _enter(self, instance: ElementInstance, plan: NodePlan, *, triggered: bool) -> None:
+        if not self._open(instance, plan):
             return
-        if self._await_listener(instance, node, "start", 0):
+        if plan.start_listeners and self._await_listener(instance, plan, "start", 0):
             return
-        self._run_behavior(instance, node, triggered=triggered)
+        self._run_behavior(instance, plan, triggered=triggered)
 
-    def _run_behavior(self, instance: ElementInstance, node: FlowNode, *, triggered: bool) -> None:
+    def _run_behavior(self, instance: ElementInstance, plan: NodePlan, *, triggered: bool) -> None:
         if triggered:
             self.complete(instance)
             return
         try:
-            behavior_for(node).on_activate(self, instance, node)
+            plan.behavior.on_activate(self, instance, plan.node)
         except (ExpressionError, InvalidArgumentError) as exc:
             self.raise_incident(instance, "EXPRESSION", str(exc))
 
     def retry_activation(self, instance: ElementInstance) -> None:
         """Run an element's activation behaviour again (after an incident was resolved)."""
-        self._run_behavior(instance, self.process.node(instance.element_id), triggered=False)
+        self._run_behavior(instance, self.plans[instance.element_id], triggered=False)
 
     def _await_listener(
-        self, instance: ElementInstance, node: FlowNode, event: str, index: int
+        self, instance: ElementInstance, plan: NodePlan, event: str, index: int
     ) -> bool:
         """Create the job of the ``index``-th ``event`` execution listener; True if one exists.
 
@@ -385,11 +372,7 @@ class Execution:
         """
         if self.skip_listeners:
             return False
-        listeners = [
-            listener
-            for listener in node.listeners
-            if listener.kind == "execution" and listener.event == event
-        ]
+        listeners = plan.start_listeners if event == "start" else plan.end_listeners
         if index >= len(listeners):
             return False
         listener = listeners[index]
@@ -408,13 +391,13 @@ class Execution:
 
     def listener_completed(self, instance: ElementInstance, event: str, index: int) -> None:
         """A listener job finished: run the next listener, or go on with the element."""
-        node = self.process.node(instance.element_id)
-        if self._await_listener(instance, node, event, index + 1):
+        plan = self.plans[instance.element_id]
+        if self._await_listener(instance, plan, event, index + 1):
             return
         if event == "start":
-            self._run_behavior(instance, node, triggered=False)
+            self._run_behavior(instance, plan, triggered=False)
         else:
-            self._finish(instance, node, self._pending_flows.pop(instance.id, None))
+            self._finish(instance, plan, self._pending_flows.pop(instance.id, None))
 
     def complete(
         self, instance: ElementInstance, *, flows: Sequence[SequenceFlow] | None = None
@@ -423,32 +406,34 @@ class Execution:
         if instance.parent_id is None:
             self._complete_process(instance)
             return
-        node = self.process.node(instance.element_id)
+        plan = self.plans[instance.element_id]
+        node = plan.node
         try:
-            behavior_for(node).on_complete(self, instance, node)
-            for mapping in () if self.skip_io_mappings else node.output_mappings:
-                value = (
-                    None if mapping.source is None else self.evaluate(mapping.source, instance.id)
-                )
-                self.set_variable(instance.parent_id, mapping.target, value)
+            plan.behavior.on_complete(self, instance, node)
+            if node.output_mappings and not self.skip_io_mappings:
+                for mapping in node.output_mappings:
+                    value = (
+                        None
+                        if mapping.source is None
+                        else self.evaluate(mapping.source, instance.id)
+                    )
+                    self.set_variable(instance.parent_id, mapping.target, value)
         except (ExpressionError, InvalidArgumentError) as exc:
             # Resolving it retries the completion, not the activation (IO_MAPPING).
             self.raise_incident(instance, "IO_MAPPING", f"completing '{node.id}' failed: {exc}")
             return
-        if self._await_listener(instance, node, "end", 0):
+        if plan.end_listeners and self._await_listener(instance, plan, "end", 0):
             if flows is not None:
                 self._pending_flows[instance.id] = list(flows)
             return
-        self._finish(instance, node, flows)
+        self._finish(instance, plan, flows)
 
     def _finish(
-        self, instance: ElementInstance, node: FlowNode, flows: Sequence[SequenceFlow] | None
+        self, instance: ElementInstance, plan: NodePlan, flows: Sequence[SequenceFlow] | None
     ) -> None:
-        events.on_completed(self, instance, node)
-        async_after = node.async_after or (
-            node.type is ElementType.MULTI_INSTANCE_BODY and _mi(node).async_after
-        )
-        if async_after and instance.state != ElementState.TRANSITION_AFTER:
+        if plan.compensation_handlers or plan.node.is_for_compensation:
+            events.on_completed(self, instance, plan.node)
+        if plan.async_after and instance.state != ElementState.TRANSITION_AFTER:
             self._release(instance)
             instance.state = ElementState.TRANSITION_AFTER
             self.state.touch(instance)
@@ -457,22 +442,25 @@ class Execution:
             self.create_job(instance, kind=JobKind.ASYNC, job_type="async-after", retries=3)
             self.history("element.async_after", instance)
             return
-        self._leave(instance, node, flows)
+        self._leave(instance, plan, flows)
 
     def _leave(
-        self, instance: ElementInstance, node: FlowNode, flows: Sequence[SequenceFlow] | None
+        self, instance: ElementInstance, plan: NodePlan, flows: Sequence[SequenceFlow] | None
     ) -> None:
-        assert instance.parent_id is not None
+        scope_id = instance.parent_id
+        assert scope_id is not None
+        leaving: Sequence[SequenceFlow]
         try:
-            leaving = (
-                behavior_for(node).outgoing(self, instance, node)
-                if flows is None and instance.id not in self._pending_flows
-                else (flows if flows is not None else self._pending_flows.pop(instance.id))
-            )
+            if flows is not None:
+                leaving = flows
+            elif instance.id in self._pending_flows:
+                leaving = self._pending_flows.pop(instance.id)
+            else:
+                leaving = plan.behavior.outgoing(self, instance, plan.node)
         except (ExpressionError, InvalidArgumentError) as exc:
             self.raise_incident(instance, "EXPRESSION", str(exc))
             return
-        if isinstance(node.loop, StandardLoop) and self._loop_again(instance, node):
+        if plan.standard_loop and self._loop_again(instance, plan.node):
             return
         if self._is_inner(instance):
             inner_finished(self, instance, completed=True)
@@ -480,8 +468,9 @@ class Execution:
         self._release(instance)
         self.state.remove(instance)
         self.history("element.completed", instance)
-        self._stack.append(("check", instance.parent_id, None))
-        self._push_flows(leaving, instance.parent_id)
+        self._stack.append(("check", scope_id, None))
+        if leaving:
+            self._push_flows(leaving, scope_id)
 
     def _loop_again(self, instance: ElementInstance, node: FlowNode) -> bool:
         """Standard loop: run the activity again while the loop condition holds."""
@@ -509,8 +498,8 @@ class Execution:
         for child in self.state.children(instance.id):
             self.terminate(child)
         if instance.parent_id is not None:
-            node = self.process.node(instance.element_id)
-            behavior_for(node).on_terminate(self, instance, node)
+            plan = self.plans[instance.element_id]
+            plan.behavior.on_terminate(self, instance, plan.node)
             if self._is_inner(instance):
                 inner_finished(self, instance, completed=False)
         self._pending_flows.pop(instance.id, None)
@@ -520,7 +509,7 @@ class Execution:
 
     def _is_inner(self, instance: ElementInstance) -> bool:
         parent = self.state.elements.get(instance.parent_id or "")
-        return parent is not None and parent.element_type == ElementType.MULTI_INSTANCE_BODY.value
+        return parent is not None and parent.element_type == _BODY_TYPE
 
     def broadcast_signal(
         self,
@@ -547,11 +536,11 @@ class Execution:
     # flows, joins and scope completion
     # ------------------------------------------------------------------------------------------
     def _enter_flow(self, flow: SequenceFlow, scope: ElementInstance) -> None:
-        target = self.process.node(flow.target_id)
-        if len(target.incoming) > 1 and target.type in _JOINS:
-            self._arrive_at_join(target, flow, scope)
+        target = self.plans[flow.target_id]
+        if target.is_join:
+            self._arrive_at_join(target.node, flow, scope)
             return
-        self.activate(target, scope, flow_id=flow.id)
+        self.activate(target.node, scope, flow_id=flow.id)
 
     def _arrive_at_join(
         self, gateway: FlowNode, flow: SequenceFlow, scope: ElementInstance
@@ -617,21 +606,18 @@ class Execution:
 
     def reachability(self) -> dict[str, frozenset[str]]:
         """Element id -> every element reachable from it over sequence flows (cached per model)."""
-        cached = _REACH_CACHE.get(self.deployed.definition_id)
-        if cached is None:
-            cached = _reachability(self.process)
-            _REACH_CACHE[self.deployed.definition_id] = cached
-        return cached
+        return self.deployed.plan.reachability()
 
     def complete_scope_if_done(self, scope: ElementInstance) -> None:
         """Complete ``scope`` when nothing is left inside it (fire inclusive joins first)."""
-        if self._fire_waiting_inclusive_joins(scope):
+        state = self.state
+        if state.join_tokens and self._fire_waiting_inclusive_joins(scope):
             return
-        if self.state.children(scope.id):
+        if state.has_children(scope.id):
             return
-        if any(t.scope_id == scope.id for t in self.state.join_tokens.values()):
+        if any(t.scope_id == scope.id for t in state.join_tokens.values()):
             return
-        if any(i.element_instance_id == scope.id for i in self.state.incidents.values()):
+        if any(i.element_instance_id == scope.id for i in state.incidents.values()):
             return  # its completion failed already: it waits for the incident's resolution
         if scope.parent_id is None and self.hold_process_end:
             self.process_end_held = True  # a modification decides after its last instruction
@@ -706,7 +692,7 @@ class Execution:
         chosen: list[SequenceFlow] = []
         default: SequenceFlow | None = None
         variables: Mapping[str, Any] | None = None
-        for flow in self.process.outgoing_flows(node.id):
+        for flow in self.plans[node.id].outgoing:
             if flow.id == node.default_flow:
                 default = flow
                 continue
@@ -728,11 +714,14 @@ class Execution:
     # ------------------------------------------------------------------------------------------
     # variables
     # ------------------------------------------------------------------------------------------
-    def variables_for(self, scope_id: str) -> dict[str, Any]:
-        return self.state.visible_variables(scope_id)
+    def variables_for(self, scope_id: str) -> Mapping[str, Any]:
+        """The variables visible from ``scope_id``, as a live view (copy it to keep it)."""
+        return self.state.variables_view(scope_id)
 
     def evaluate(self, expression: Expression, scope_id: str) -> Any:
-        return self.ctx.expressions.evaluate(expression, self.variables_for(scope_id), now=self.now)
+        return self.ctx.expressions.evaluate(
+            expression, self.state.variables_view(scope_id), now=self.now
+        )
 
     def set_variable_local(self, scope_id: str, name: str, value: Any) -> None:
         existing = self.state.scope_variables(scope_id).get(name)
@@ -741,13 +730,7 @@ class Execution:
             self.state.touch(existing)
         else:
             self.state.add(
-                Variable(
-                    id=self.ctx.new_id(),
-                    process_instance_id=self.state.instance.id,
-                    scope_id=scope_id,
-                    name=name,
-                    value=value,
-                )
+                Variable(self.ctx.new_id(), self.state.instance.id, scope_id, name, value)
             )
         self._variables_changed = True
         self.history("variable.set", None, {"name": name, "value": value, "scope_id": scope_id})
@@ -772,7 +755,7 @@ class Execution:
         reaches the parent scope; without, they propagate like ``set_variable``.
         """
         if variables:
-            node = self.process.node(instance.element_id)
+            node = self.plans[instance.element_id].node
             self.set_variables(instance.id, variables, local=bool(node.output_mappings))
         self.complete(instance)
 
@@ -861,14 +844,15 @@ class Execution:
         self, event: str, instance: ElementInstance | None, data: dict[str, Any] | None = None
     ) -> None:
         self._history_count += 1
-        self.state.changes.history.append(
+        # positional: the fields of HistoryEvent, in order (a command writes dozens of these)
+        self._history.append(
             HistoryEvent(
-                id=f"{self._history_prefix}-{self._history_count}",
-                process_instance_id=self.state.instance.id,
-                timestamp=self.now,
-                event=event,
-                element_instance_id=instance.id if instance is not None else None,
-                element_id=instance.element_id if instance is not None else None,
-                data=data,
+                f"{self._history_prefix}-{self._history_count}",
+                self.state.instance.id,
+                self.now,
+                event,
+                None if instance is None else instance.id,
+                None if instance is None else instance.element_id,
+                data,
             )
         )

@@ -6,38 +6,41 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from midflight.expr import CompiledExpression, compile_feel, compile_juel
+from midflight.expr import compile_feel, compile_juel
 from midflight.expr.feel import FeelExpression
+from midflight.expr.juel import JuelExpression
 from midflight.model import Expression, ExpressionLanguage
 
 __all__ = ["ExpressionEvaluator"]
+
+_FEEL = ExpressionLanguage.FEEL
+_STATIC = ExpressionLanguage.STATIC
 
 
 class ExpressionEvaluator:
     """Compiles each distinct expression once; evaluation raises ``ExpressionError``."""
 
-    __slots__ = ("_cache",)
+    # One cache per language, keyed by the text: a string's hash is computed once and kept,
+    # where hashing an ``Expression`` runs Python code on every lookup.
+    __slots__ = ("_feel", "_juel")
 
     def __init__(self) -> None:
-        self._cache: dict[Expression, CompiledExpression] = {}
-
-    def compiled(self, expression: Expression) -> CompiledExpression:
-        found = self._cache.get(expression)
-        if found is None:
-            if expression.language is ExpressionLanguage.FEEL:
-                found = compile_feel(expression.text)
-            else:
-                found = compile_juel(expression.text)
-            self._cache[expression] = found
-        return found
+        self._feel: dict[str, FeelExpression] = {}
+        self._juel: dict[str, JuelExpression] = {}
 
     def evaluate(
         self, expression: Expression, variables: Mapping[str, Any], *, now: datetime | None = None
     ) -> Any:
         """Evaluate; FEEL's ``now()``/``today()`` read ``now`` (the engine clock) when given."""
-        if expression.language is ExpressionLanguage.STATIC:
+        language = expression.language
+        if language is _FEEL:
+            feel = self._feel.get(expression.text)
+            if feel is None:
+                feel = self._feel[expression.text] = compile_feel(expression.text)
+            return feel.evaluate(variables, now=now)
+        if language is _STATIC:
             return expression.text
-        compiled = self.compiled(expression)
-        if now is not None and isinstance(compiled, FeelExpression):
-            return compiled.evaluate(variables, now=now)
-        return compiled.evaluate(variables)
+        juel = self._juel.get(expression.text)
+        if juel is None:
+            juel = self._juel[expression.text] = compile_juel(expression.text)
+        return juel.evaluate(variables)

@@ -12,10 +12,11 @@ history events, the audit trail.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any, ClassVar
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Record",
     "UserTask",
     "Variable",
+    "VisibleVariables",
 ]
 
 
@@ -73,19 +75,13 @@ class Record:
     TABLE: ClassVar[str]
     __slots__ = ()
 
+    _ROW_NAMES: ClassVar[tuple[str, ...]]
+    _ROW_VALUES: ClassVar[Callable[[Any], tuple[Any, ...]]]
+
     def row(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _field_names(type(self))}
-
-
-_FIELD_CACHE: dict[type, tuple[str, ...]] = {}
-
-
-def _field_names(cls: type) -> tuple[str, ...]:
-    names = _FIELD_CACHE.get(cls)
-    if names is None:
-        names = tuple(f.name for f in fields(cls))
-        _FIELD_CACHE[cls] = names
-    return names
+        """Column name -> value: every field, in order."""
+        cls = type(self)
+        return dict(zip(cls._ROW_NAMES, cls._ROW_VALUES(self), strict=True))
 
 
 @dataclass(slots=True, eq=False)
@@ -248,6 +244,18 @@ RECORD_TABLES: tuple[type[Record], ...] = (
 )
 
 
+def _give_row(cls: type[Record]) -> None:
+    """Give ``cls`` its field names and one getter reading all of them at once (C code):
+    every saved row and history event goes through ``row()``."""
+    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    cls._ROW_NAMES = names
+    cls._ROW_VALUES = attrgetter(*names)
+
+
+for _cls in (*RECORD_TABLES, HistoryEvent):
+    _give_row(_cls)
+
+
 @dataclass(slots=True)
 class ChangeSet:
     """What one command did to the live state: rows to insert, update and delete, plus history."""
@@ -269,6 +277,11 @@ class ChangeSet:
         key = _key(record)
         if key not in self.inserted:
             self.updated[key] = record
+
+    def touches(self, record: Record) -> bool:
+        """Whether the command inserted or updated ``record``."""
+        key = _key(record)
+        return key in self.inserted or key in self.updated
 
     def delete(self, record: Record) -> None:
         key = _key(record)
@@ -294,8 +307,9 @@ class InstanceState:
     incidents: dict[str, Incident] = field(default_factory=dict)
     join_tokens: dict[str, JoinToken] = field(default_factory=dict)
     changes: ChangeSet = field(default_factory=ChangeSet)
-    # parent element instance id -> child ids (kept in step with ``elements``)
-    _children: dict[str, list[str]] = field(default_factory=dict)
+    # parent element instance id -> child ids, in creation order (kept in step with
+    # ``elements``; a dict, so a child leaves its parent in constant time)
+    _children: dict[str, dict[str, None]] = field(default_factory=dict)
     # scope id -> {name: Variable}
     _scope_vars: dict[str, dict[str, Variable]] = field(default_factory=dict)
 
@@ -327,29 +341,46 @@ class InstanceState:
         self.changes.update(record)
 
     def remove(self, record: Record) -> None:
-        table = getattr(self, self._TABLE_ATTR[record.TABLE])
-        table.pop(record.id, None)  # type: ignore[attr-defined]
-        if isinstance(record, ElementInstance) and record.parent_id is not None:
-            siblings = self._children.get(record.parent_id)
-            if siblings is not None and record.id in siblings:
-                siblings.remove(record.id)
-        elif isinstance(record, Variable):
+        if type(record) is ElementInstance:
+            self.elements.pop(record.id, None)
+            if record.parent_id is not None:
+                siblings = self._children.get(record.parent_id)
+                if siblings is not None:
+                    siblings.pop(record.id, None)
+        elif type(record) is Variable:
+            self.variables.pop(record.id, None)
             scope = self._scope_vars.get(record.scope_id)
             if scope is not None:
                 scope.pop(record.name, None)
+        else:
+            getattr(self, self._TABLE_ATTR[record.TABLE]).pop(record.id, None)  # type: ignore[attr-defined]
         self.changes.delete(record)
 
     def _index(self, record: Record) -> None:
-        table = getattr(self, self._TABLE_ATTR[record.TABLE])
-        table[record.id] = record  # type: ignore[attr-defined]
-        if isinstance(record, ElementInstance) and record.parent_id is not None:
-            self._children.setdefault(record.parent_id, []).append(record.id)
-        elif isinstance(record, Variable):
-            self._scope_vars.setdefault(record.scope_id, {})[record.name] = record
+        if type(record) is ElementInstance:
+            self.elements[record.id] = record
+            if record.parent_id is not None:
+                children = self._children.get(record.parent_id)
+                if children is None:
+                    self._children[record.parent_id] = {record.id: None}
+                else:
+                    children[record.id] = None
+        elif type(record) is Variable:
+            self.variables[record.id] = record
+            scope = self._scope_vars.get(record.scope_id)
+            if scope is None:
+                self._scope_vars[record.scope_id] = {record.name: record}
+            else:
+                scope[record.name] = record
+        else:
+            getattr(self, self._TABLE_ATTR[record.TABLE])[record.id] = record  # type: ignore[attr-defined]
 
     # -- queries -----------------------------------------------------------------------------
     def children(self, element_instance_id: str) -> list[ElementInstance]:
         return [self.elements[c] for c in self._children.get(element_instance_id, ())]
+
+    def has_children(self, element_instance_id: str) -> bool:
+        return bool(self._children.get(element_instance_id))
 
     def descendants(self, element_instance_id: str) -> Iterator[ElementInstance]:
         for child in self.children(element_instance_id):
@@ -357,15 +388,18 @@ class InstanceState:
             yield from self.descendants(child.id)
 
     def scope_variables(self, scope_id: str) -> dict[str, Variable]:
-        return self._scope_vars.get(scope_id, {})
+        return self._scope_vars.get(scope_id, _NO_VARIABLES)
 
     def find_variable(self, scope_id: str | None, name: str) -> Variable | None:
         """The variable visible from ``scope_id``: the nearest scope up the tree that has it."""
+        scopes, elements = self._scope_vars, self.elements
         while scope_id is not None:
-            var = self._scope_vars.get(scope_id, {}).get(name)
-            if var is not None:
-                return var
-            owner = self.elements.get(scope_id)
+            found = scopes.get(scope_id)
+            if found is not None:
+                var = found.get(name)
+                if var is not None:
+                    return var
+            owner = elements.get(scope_id)
             scope_id = owner.parent_id if owner is not None else None
         return None
 
@@ -378,6 +412,56 @@ class InstanceState:
             scope_id = owner.parent_id if owner is not None else None
         result: dict[str, Any] = {}
         for sid in reversed(chain):
-            for name, var in self._scope_vars.get(sid, {}).items():
+            for name, var in self._scope_vars.get(sid, _NO_VARIABLES).items():
                 result[name] = var.value
         return result
+
+    def variables_view(self, scope_id: str) -> VisibleVariables:
+        """The variables visible from ``scope_id`` as a live view, for evaluating expressions."""
+        return VisibleVariables(self, scope_id)
+
+
+_NO_VARIABLES: dict[str, Variable] = {}
+_MISSING: Any = object()
+
+
+class VisibleVariables(Mapping[str, Any]):
+    """The variables visible from a scope, read where they are: an expression looks up a few
+    names, so this walks the scope chain per name instead of copying every visible variable
+    for each evaluation (``InstanceState.visible_variables`` is the copy)."""
+
+    __slots__ = ("_scope_id", "_state")
+
+    def __init__(self, state: InstanceState, scope_id: str) -> None:
+        self._state = state
+        self._scope_id = scope_id
+
+    def get(self, name: str, default: Any = None) -> Any:
+        # find_variable's walk, inlined: expressions read every variable through here
+        state = self._state
+        scopes, elements = state._scope_vars, state.elements
+        scope_id: str | None = self._scope_id
+        while scope_id is not None:
+            found = scopes.get(scope_id)
+            if found is not None:
+                var = found.get(name)
+                if var is not None:
+                    return var.value
+            owner = elements.get(scope_id)
+            scope_id = owner.parent_id if owner is not None else None
+        return default
+
+    def __getitem__(self, name: str) -> Any:
+        var = self._state.find_variable(self._scope_id, name)
+        if var is None:
+            raise KeyError(name)
+        return var.value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._state.find_variable(self._scope_id, name) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._state.visible_variables(self._scope_id))
+
+    def __len__(self) -> int:
+        return len(self._state.visible_variables(self._scope_id))

@@ -672,10 +672,15 @@ def _index(items: list[Any], index: Any) -> Any:
 _EMPTY: Mapping[str, Any] = {}
 
 
+# Types that passed the (slow, abstract-class) Mapping check once: there are only a few.
+_MAPPING_TYPES: set[type] = {dict, type(None)}
+
+
 def _start(variables: Mapping[str, Any] | None, now: datetime | None) -> Scope:
-    checked = type(variables) is dict or variables is None  # the fast, common cases
-    if not checked and not isinstance(variables, Mapping):
-        raise ExpressionError("variables must be a mapping of names to values")
+    if type(variables) not in _MAPPING_TYPES:
+        if not isinstance(variables, Mapping):
+            raise ExpressionError("variables must be a mapping of names to values")
+        _MAPPING_TYPES.add(type(variables))
     if now is not None and not isinstance(now, datetime):
         raise ExpressionError("now must be a datetime")
     return Scope(_EMPTY if variables is None else variables, None, State(now), raw=True)

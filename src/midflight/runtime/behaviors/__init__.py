@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from midflight.errors import InvalidArgumentError
-from midflight.model import ElementType, FlowNode
+from midflight.model import ElementType, FlowNode, SequenceFlow
 from midflight.runtime.behaviors.ad_hoc import AdHocSubProcessBehavior
 from midflight.runtime.behaviors.base import ElementBehavior, PassThrough
 from midflight.runtime.behaviors.call_activity import CallActivityBehavior
@@ -20,6 +22,10 @@ from midflight.runtime.behaviors.script_task import ScriptTaskBehavior
 from midflight.runtime.behaviors.sub_process import SubProcessBehavior
 from midflight.runtime.behaviors.throw_event import ThrowEventBehavior
 from midflight.runtime.behaviors.user_task import UserTaskBehavior
+from midflight.runtime.state import ElementInstance
+
+if TYPE_CHECKING:
+    from midflight.runtime.execution import Execution
 
 __all__ = ["BEHAVIORS", "ElementBehavior", "behavior_for"]
 
@@ -56,14 +62,36 @@ BEHAVIORS: dict[ElementType, ElementBehavior] = {
 
 
 def behavior_for(node: FlowNode) -> ElementBehavior:
-    """The behaviour of a node's type.
+    """The behaviour of a node's type (``NotExecuted`` for a type Midflight does not run)."""
+    return BEHAVIORS.get(node.type, _NOT_EXECUTED)
 
-    Raises:
-        InvalidArgumentError: the type is not executed (deploy-time validation names these).
-    """
-    behavior = BEHAVIORS.get(node.type)
-    if behavior is None:
-        raise InvalidArgumentError(
-            f"element '{node.id}' of type {node.type.value} is not executed by Midflight"
-        )
-    return behavior
+
+class NotExecuted(ElementBehavior):
+    """A type Midflight reads but does not execute (deploy-time validation names these):
+    every hook raises ``InvalidArgumentError``."""
+
+    def on_activate(self, ex: Execution, instance: ElementInstance, node: FlowNode) -> None:
+        raise _not_executed(node)
+
+    def on_complete(self, ex: Execution, instance: ElementInstance, node: FlowNode) -> None:
+        raise _not_executed(node)
+
+    def on_terminate(self, ex: Execution, instance: ElementInstance, node: FlowNode) -> None:
+        raise _not_executed(node)
+
+    def on_child_completed(self, ex: Execution, instance: ElementInstance, node: FlowNode) -> None:
+        raise _not_executed(node)
+
+    def outgoing(
+        self, ex: Execution, instance: ElementInstance, node: FlowNode
+    ) -> list[SequenceFlow]:
+        raise _not_executed(node)
+
+
+def _not_executed(node: FlowNode) -> InvalidArgumentError:
+    return InvalidArgumentError(
+        f"element '{node.id}' of type {node.type.value} is not executed by Midflight"
+    )
+
+
+_NOT_EXECUTED = NotExecuted()

@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from midflight.errors import InvalidArgumentError
-from midflight.model import Expression, ExpressionLanguage, FlowNode
+from midflight.model import FlowNode
 from midflight.runtime.behaviors.base import ElementBehavior
 from midflight.runtime.behaviors.job_task import JobTaskBehavior
 from midflight.runtime.state import ElementInstance
 
 if TYPE_CHECKING:
     from midflight.runtime.execution import Execution
-
-_LANGUAGES = {"feel": ExpressionLanguage.FEEL, "juel": ExpressionLanguage.JUEL}
 
 
 class ScriptTaskBehavior(ElementBehavior):
@@ -22,12 +20,13 @@ class ScriptTaskBehavior(ElementBehavior):
         if script is None and node.job is not None:  # Camunda 8: a script task may be a job
             JobTaskBehavior().on_activate(ex, instance, node)
             return
-        if script is None or script.format not in _LANGUAGES:
+        expression = ex.plans[node.id].script  # None unless FEEL or JUEL
+        if script is None or expression is None:
             fmt = script.format if script else "none"
             raise InvalidArgumentError(
                 f"script task '{node.id}': script format '{fmt}' is not executed"
             )
-        result = ex.evaluate(Expression(script.body, _LANGUAGES[script.format]), instance.id)
+        result = ex.evaluate(expression, instance.id)
         if script.result_variable:
             ex.set_variable(instance.id, script.result_variable, result)
         ex.complete(instance)

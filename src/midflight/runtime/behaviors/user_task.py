@@ -39,13 +39,13 @@ class UserTaskBehavior(ElementBehavior):
             return None if expr is None else ex.evaluate(expr, instance.id)
 
         task = UserTask(
-            id=ex.ctx.new_id(),
-            process_instance_id=instance.process_instance_id,
-            element_instance_id=instance.id,
-            element_id=node.id,
-            definition_id=ex.deployed.definition_id,
-            name=node.name,
-            created_at=ex.now,
+            ex.ctx.new_id(),
+            instance.process_instance_id,
+            instance.id,
+            node.id,
+            ex.deployed.definition_id,
+            node.name,
+            ex.now,
         )
         if spec is not None:
             assignee = value(spec.assignee)
@@ -59,9 +59,10 @@ class UserTaskBehavior(ElementBehavior):
             task.form_key = spec.form_key or spec.form_id
         ex.state.add(task)
         ex.history("task.created", instance, {"task_id": task.id, "assignee": task.assignee})
-        notify_listeners(ex, task, "create")
-        if task.assignee is not None:
-            notify_listeners(ex, task, "assignment")
+        if node.listeners:
+            notify_listeners(ex, task, "create")
+            if task.assignee is not None:
+                notify_listeners(ex, task, "assignment")
 
 
 #: Task listener event names of both dialects -> the event Midflight runs them on.
@@ -113,7 +114,7 @@ def complete_task(ex: Execution, task: UserTask, variables: dict[str, Any] | Non
     the element waits for the first listener's job (see the module docstring).
     """
     instance = ex.state.elements[task.element_instance_id]
-    node = ex.process.node(instance.element_id)
+    node = ex.plans[instance.element_id].node
     ex.history("task.completed", instance, {"task_id": task.id, "assignee": task.assignee})
     ex.state.remove(task)  # closed now, even if listeners keep the element a while
     if not _task_listeners(node, "complete"):
