@@ -39,6 +39,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -49,10 +50,13 @@ __all__ = [
     "ExactJson",
     "JsonText",
     "UtcDateTime",
+    "exact_json_text",
     "json_dumps",
     "json_loads",
     "metadata",
     "record_columns",
+    "utc_from_sqlite_text",
+    "utc_sqlite_text",
 ]
 
 
@@ -65,13 +69,8 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value!r}: Midflight stores aware UTC datetimes")
-        if dialect.name == "sqlite":
-            if value.tzinfo is not UTC:
-                value = value.astimezone(UTC)
-            return value.replace(tzinfo=None)
-        return value
+        utc = _as_utc(value)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -80,6 +79,33 @@ class UtcDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)
         # psycopg answers in the session's zone object (e.g. ZoneInfo("Etc/UTC")).
         return value.astimezone(UTC)
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: Midflight stores aware UTC datetimes")
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
+def utc_sqlite_text(value: datetime) -> str:
+    """The text SQLite stores for an aware datetime: what ``UtcDateTime`` and SQLAlchemy's
+    SQLite DATETIME write together (naive UTC, fixed width), in one step for the hot path."""
+    global _last_utc_text
+    last = _last_utc_text
+    if last[0] is value:  # the rows of one command share its timestamp object
+        return last[1]
+    text = _as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+    _last_utc_text = (value, text)
+    return text
+
+
+# The last conversion, replaced as a whole (one tuple), so threads never see a mixed pair.
+_last_utc_text: tuple[datetime | None, str] = (None, "")
+
+
+def utc_from_sqlite_text(text: str) -> datetime:
+    """The aware UTC datetime of a stored ``utc_sqlite_text``."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 class _NeedsExactEncoding(Exception):
@@ -163,12 +189,15 @@ class ExactJson(TypeDecorator[Any]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        if isinstance(value, JsonText):
-            return value  # encoded already
-        return None if value is None else json_dumps(value)
+        return None if value is None else exact_json_text(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
         return None if value is None else json_loads(value)
+
+
+def exact_json_text(value: Any) -> str:
+    """The text ``ExactJson`` stores for a value (not None)."""
+    return value if isinstance(value, JsonText) else json_dumps(value)
 
 
 # Explicit names keep the database in step with migrations/versions/0001_initial.py.
@@ -186,6 +215,18 @@ def _id(name: str, *, nullable: bool = False) -> Column[str]:
 
 def _revision() -> Column[int]:
     return Column("revision", Integer, nullable=False)
+
+
+# SQLite: rows stored in their primary key's b-tree. A table keyed by a text id otherwise keeps
+# a rowid b-tree and a separate index of the ids, and every insert or delete writes both.
+_CLUSTERED: dict[str, Any] = {"sqlite_with_rowid": False}
+
+
+def _where_set(column: str) -> dict[str, Any]:
+    """Index only the rows where ``column`` is set: most rows leave it empty (a business key, a
+    task's assignee), and those would cost an index write each for nothing."""
+    condition = text(f"{column} IS NOT NULL")
+    return {"sqlite_where": condition, "postgresql_where": condition}
 
 
 process_definitions = Table(
@@ -222,7 +263,8 @@ process_instances = Table(
     _id("parent_element_instance_id", nullable=True),
     _revision(),
     Index("ix_process_instances_definition_id_state", "definition_id", "state"),
-    Index("ix_process_instances_business_key", "business_key"),
+    Index("ix_process_instances_business_key", "business_key", **_where_set("business_key")),
+    **_CLUSTERED,
 )
 
 element_instances = Table(
@@ -240,6 +282,7 @@ element_instances = Table(
     _revision(),
     Index("ix_element_instances_process_instance_id", "process_instance_id"),
     Index("ix_element_instances_element_id_state", "element_id", "state"),
+    **_CLUSTERED,
 )
 
 variables = Table(
@@ -252,7 +295,7 @@ variables = Table(
     Column("value", ExactJson),
     _revision(),
     Index("ix_variables_process_instance_id", "process_instance_id"),
-    Index("ix_variables_scope_id", "scope_id"),
+    **_CLUSTERED,
 )
 
 user_tasks = Table(
@@ -274,8 +317,9 @@ user_tasks = Table(
     Column("form_key", Text),
     _revision(),
     Index("ix_user_tasks_process_instance_id", "process_instance_id"),
-    Index("ix_user_tasks_assignee", "assignee"),
+    Index("ix_user_tasks_assignee", "assignee", **_where_set("assignee")),
     Index("ix_user_tasks_element_id", "element_id"),
+    **_CLUSTERED,
 )
 
 jobs = Table(
@@ -300,6 +344,7 @@ jobs = Table(
     Index("ix_jobs_state_type_due_at", "state", "type", "due_at"),
     Index("ix_jobs_kind_state_due_at", "kind", "state", "due_at"),
     Index("ix_jobs_process_instance_id", "process_instance_id"),
+    **_CLUSTERED,
 )
 
 event_subscriptions = Table(
@@ -317,6 +362,7 @@ event_subscriptions = Table(
     _revision(),
     Index("ix_event_subscriptions_kind_name_correlation_key", "kind", "name", "correlation_key"),
     Index("ix_event_subscriptions_process_instance_id", "process_instance_id"),
+    **_CLUSTERED,
 )
 
 incidents = Table(
@@ -333,6 +379,7 @@ incidents = Table(
     _id("job_id", nullable=True),
     _revision(),
     Index("ix_incidents_process_instance_id", "process_instance_id"),
+    **_CLUSTERED,
 )
 
 join_tokens = Table(
@@ -345,6 +392,7 @@ join_tokens = Table(
     Column("flow_id", _NAME, nullable=False),
     _revision(),
     Index("ix_join_tokens_process_instance_id", "process_instance_id"),
+    **_CLUSTERED,
 )
 
 history = Table(
@@ -395,6 +443,7 @@ operation_items = Table(
     Column("updated_at", UtcDateTime),
     _revision(),
     Index("ix_operation_items_operation_id_state_position", "operation_id", "state", "position"),
+    **_CLUSTERED,
 )
 
 #: The tables holding the live rows of a process instance besides the instance itself.
