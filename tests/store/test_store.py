@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -38,7 +39,14 @@ from midflight.runtime.state import (
 )
 from midflight.store import Store
 from midflight.store import _store as store_module
-from midflight.store.schema import json_dumps, json_loads, metadata
+from midflight.store.schema import (
+    UtcDateTime,
+    json_dumps,
+    json_loads,
+    metadata,
+    utc_from_sqlite_text,
+    utc_sqlite_text,
+)
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 
@@ -210,6 +218,66 @@ def test_migrations_create_the_schema(fresh_store_url: str) -> None:
         engine.dispose()
 
 
+def _sqlite_ddl(url: str) -> dict[str, str]:
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            found = conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+            ).fetchall()
+    finally:
+        engine.dispose()
+    # Whitespace and quoting differ between the two ways of writing the same DDL.
+    return {
+        name: re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", " ".join(sql.replace('"', "").split())))
+        for name, sql in found
+    }
+
+
+def test_sqlite_migrations_build_the_same_storage_as_a_new_database(tmp_path: Path) -> None:
+    # compare_metadata does not see SQLite storage options (WITHOUT ROWID, partial indexes):
+    # the DDL itself must match.
+    migrated, created = f"sqlite:///{tmp_path / 'migrated.db'}", f"sqlite:///{tmp_path / 'new.db'}"
+    engine = sqlalchemy.create_engine(migrated)
+    with engine.begin() as conn:
+        store_module._upgrade(conn)
+    engine.dispose()
+    Store(created).dispose()
+    ddl = _sqlite_ddl(created)
+    assert _sqlite_ddl(migrated) == ddl
+    assert ddl["user_tasks"].endswith("WITHOUT ROWID")
+    assert ddl["ix_user_tasks_assignee"].endswith("WHERE assignee IS NOT NULL")
+    assert "ix_variables_scope_id" not in ddl
+
+
+def test_upgrading_a_database_keeps_its_rows(fresh_store_url: str) -> None:
+    # A database of the previous revision, with live rows, upgraded on open.
+    config = Config()
+    config.set_main_option("script_location", str(store_module.MIGRATIONS_DIR))
+    engine = sqlalchemy.create_engine(fresh_store_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        alembic.command.upgrade(config, "0002")
+        conn.execute(
+            metadata.tables["process_instances"].insert(),
+            [instance(id="pi-1", business_key="order-1").row(), instance(id="pi-2").row()],
+        )
+        conn.execute(
+            metadata.tables["user_tasks"].insert(), [user_task("task-1", assignee="ann").row()]
+        )
+    engine.dispose()
+
+    store = Store(fresh_store_url)
+    try:
+        with store.transaction() as tx:
+            assert tx.get_process_instance("pi-1")["business_key"] == "order-1"  # type: ignore[index]
+            assert tx.get_process_instance("pi-2") is not None
+            assert [t["id"] for t in tx.list_user_tasks(assignee="ann")] == ["task-1"]
+            assert [p["id"] for p in tx.list_process_instances(business_key="order-1")] == ["pi-1"]
+    finally:
+        store.dispose()
+
+
 def test_a_new_database_gets_the_head_schema(fresh_store_url: str) -> None:
     Store(fresh_store_url).dispose()
     engine = sqlalchemy.create_engine(fresh_store_url)
@@ -371,6 +439,48 @@ def test_update_bumps_revision(store: Store) -> None:
     assert (second["state"], second["ended_at"], second["revision"]) == ("COMPLETED", NOW, 2)
 
 
+def test_update_of_chosen_columns_leaves_the_others(store: Store) -> None:
+    insert(store, instance(business_key="b"))
+    with store.transaction() as tx:
+        # A revision bump alone: the other values sent are not written.
+        tx.update("process_instances", [instance(state="COMPLETED").row()], columns=())
+        tx.update(
+            "process_instances",
+            [instance(state="SUSPENDED", business_key="x", revision=2).row()],
+            columns=["state"],
+        )
+    with store.transaction() as tx:
+        row = tx.get_row("process_instances", "pi-1")
+    assert row is not None
+    assert (row["state"], row["business_key"], row["revision"]) == ("SUSPENDED", "b", 3)
+    with pytest.raises(ConcurrentModificationError), store.transaction() as tx:
+        tx.update("process_instances", [instance(revision=1).row()], columns=())
+    with pytest.raises(InvalidArgumentError, match="no columns"), store.transaction() as tx:
+        tx.update("process_instances", [instance(revision=3).row()], columns=["colour"])
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        NOW,
+        datetime(2025, 6, 1, 0, 0, 0, tzinfo=UTC),  # no microseconds
+        datetime(2025, 6, 1, 2, 30, 0, 5, tzinfo=timezone(timedelta(hours=2, minutes=30))),
+        datetime(5, 1, 1, 12, 0, tzinfo=UTC),  # a year below 1000
+    ],
+)
+def test_sqlite_datetime_text_is_sqlalchemys(moment: datetime) -> None:
+    # The hot path writes and reads datetimes without SQLAlchemy: the same text both ways.
+    dialect = sqlalchemy.create_engine("sqlite://").dialect
+    column = UtcDateTime()
+    bind = column.dialect_impl(dialect).bind_processor(dialect)
+    result = column.dialect_impl(dialect).result_processor(dialect, None)
+    assert bind is not None and result is not None
+    assert utc_sqlite_text(moment) == bind(moment)
+    assert utc_from_sqlite_text(utc_sqlite_text(moment)) == result(bind(moment)) == moment
+    with pytest.raises(ValueError, match="naive"):
+        utc_sqlite_text(moment.replace(tzinfo=None))
+
+
 def test_stale_update_raises_and_changes_nothing(store: Store) -> None:
     insert(store, instance(), instance("pi-2"))
     with store.transaction() as tx:
@@ -455,6 +565,111 @@ def test_a_failing_transaction_is_rolled_back(store: Store) -> None:
         raise RuntimeError("abort")
     with store.transaction() as tx:
         assert tx.get_process_instance("pi-1") is None
+
+
+def test_statements_of_both_paths_share_one_transaction(store: Store) -> None:
+    # Hot-path rows go through the driver, others through SQLAlchemy: one transaction either
+    # way, and a savepoint inside undoes only its own part.
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.insert("process_instances", [instance().row()])
+        tx.insert_definition(definition("order", 1))
+        raise RuntimeError("abort")
+    with store.transaction(read_only=True) as tx:
+        assert tx.get_process_instance("pi-1") is None
+        assert tx.find_definition("order") is None
+
+    with store.transaction() as tx:
+        tx.insert_definition(definition("order", 1))
+        with pytest.raises(RuntimeError), tx.savepoint():
+            tx.insert("process_instances", [instance("pi-2").row()])
+            raise RuntimeError("undo the savepoint")
+        tx.insert("process_instances", [instance().row()])
+    with store.transaction() as tx:
+        assert found(tx.find_definition("order"))["id"] == "order:1"
+        assert tx.get_process_instance("pi-1") is not None
+        assert tx.get_process_instance("pi-2") is None
+        # A transaction opened inside another on the same thread is a separate one.
+        with store.transaction(read_only=True) as inner:
+            assert inner.get_process_instance("pi-1") is not None
+
+
+def test_a_store_serves_several_threads(store: Store) -> None:
+    # Each thread keeps its own connection between transactions.
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for i in range(20):
+                with store.transaction() as tx:
+                    tx.insert("process_instances", [instance(f"pi-{n}-{i}").row()])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with store.transaction(read_only=True) as tx:
+        assert tx.count_rows("process_instances") == 80
+
+
+def test_sqlite_wal_is_checkpointed_in_the_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module._WalCheckpointer, "INTERVAL_SECONDS", 0.01)
+    monkeypatch.setattr(store_module._WalCheckpointer, "QUIET_SECONDS", 0.2)
+    path = tmp_path / "wal.db"
+    store = Store(f"sqlite:///{path}")
+    checkpointer = store._checkpointer
+    assert checkpointer is not None
+    try:
+        for i in range(50):
+            with store.transaction() as tx:
+                tx.insert("process_instances", [instance(f"pi-{i}").row()])
+        thread = checkpointer._thread
+        assert thread is not None and thread.is_alive()
+        # Checkpointed: the rows are in the database file itself, not only in the log.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _rows_in_main_file(path) < 50:
+            time.sleep(0.02)
+        assert _rows_in_main_file(path) == 50
+        thread.join(timeout=5)  # a quiet spell ends the thread; the next commit starts one
+        assert not thread.is_alive()
+        with store.transaction() as tx:
+            tx.insert("process_instances", [instance("pi-last").row()])
+        assert checkpointer._thread is not None and checkpointer._thread.is_alive()
+    finally:
+        store.dispose()
+    assert checkpointer._thread is None
+
+
+def _rows_in_main_file(path: Path) -> int:
+    # A copy of the database file alone (no -wal) holds only what was checkpointed.
+    copy = path.with_name("copy.db")
+    copy.write_bytes(path.read_bytes())
+    engine = sqlalchemy.create_engine(f"sqlite:///{copy}")
+    try:
+        with engine.connect() as conn:
+            query = "SELECT count(*) FROM process_instances"
+            return int(conn.exec_driver_sql(query).scalar_one())
+    except sqlalchemy.exc.OperationalError:
+        return 0  # not even the schema checkpointed yet
+    finally:
+        engine.dispose()
+        copy.unlink()
+
+
+def test_in_memory_and_postgresql_stores_have_no_checkpointer(store_url: str) -> None:
+    for url in (store_url, "sqlite:///:memory:"):
+        store = Store(url)
+        try:
+            assert (store._checkpointer is not None) == (
+                url.startswith("sqlite") and ":memory:" not in url
+            )
+        finally:
+            store.dispose()
 
 
 def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path) -> None:

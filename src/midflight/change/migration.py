@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from midflight.change.soundness import soundness_warnings
 from midflight.errors import InvalidArgumentError, MidflightError
 from midflight.model import (
     MULTI_INSTANCE_BODY_SUFFIX,
@@ -450,9 +451,13 @@ class MigrationOutcome:
     timers: dict[str, str] = field(default_factory=dict)  # job id -> new due date
     variables_set: list[str] = field(default_factory=list)
     variables_removed: list[str] = field(default_factory=list)
+    # Tokens the migrated instance can never complete (a parallel join no branch can reach
+    # any more, ...): reported, not refused, as a modification does (soundness_warnings).
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items()}
+        """What the migration changes (the warnings are reported on their own)."""
+        return {k: v for k, v in self.__dict__.items() if k != "warnings"}
 
 
 def migrate_instance(
@@ -528,6 +533,7 @@ def migrate_instance(
     record.definition_key = ex.deployed.key
     record.definition_version = ex.deployed.version
     state.touch(record)
+    outcome.warnings = soundness_warnings(ex)
     return outcome
 
 

@@ -7,6 +7,7 @@ from midflight.engine._migration import (
     MigrationPlanBuilder,
     MigrationResult,
     MigrationValidationReport,
+    OperationItem,
 )
 from midflight.engine._modification import (
     ModificationBatchResult,
@@ -37,6 +38,7 @@ __all__ = [
     "MigrationPlanBuilder",
     "MigrationResult",
     "MigrationValidationReport",
+    "OperationItem",
     "HistoryEntry",
     "IncidentInfo",
     "MessageCorrelation",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import hashlib
 import inspect
 import itertools
@@ -30,11 +31,15 @@ from midflight.change.migration import (
 from midflight.engine._migration import (
     Batch,
     BatchRunner,
+    ItemLog,
     MigrationPlanBuilder,
     MigrationResult,
     MigrationValidationReport,
+    OperationItem,
+    Selection,
     batch_info,
     migrate_many,
+    operation_items,
     validate_instances,
 )
 from midflight.engine._modification import (
@@ -1084,9 +1089,8 @@ class Engine:
             raise MigrationPlanValidationError(violations)
         return plan
 
-    def _instance_ids(self, query: Mapping[str, Any]) -> list[str]:
-        """Ids of the instances matching ``query`` (the filters of ``process_instances``),
-        without building an object per instance."""
+    def _query_filters(self, query: Mapping[str, Any]) -> dict[str, Any]:
+        """``query`` (the filters of ``process_instances``) as the store's id listing takes it."""
         allowed = {
             "key": "definition_key",
             "definition_key": "definition_key",
@@ -1103,9 +1107,15 @@ class Engine:
                     f"unknown query field '{name}'; use one of {', '.join(sorted(allowed))}"
                 )
             filters[allowed[name]] = value
-        with self._tx(read_only=True) as tx:
-            # Without a state asked for, a query selects the instances an operation can change.
-            return tx.list_process_instance_ids(live_only="state" not in filters, **filters)
+        # Without a state asked for, a query selects the instances an operation can change.
+        filters["live_only"] = "state" not in filters
+        return filters
+
+    def _instance_ids(self, query: Mapping[str, Any]) -> list[str]:
+        """Ids of the instances matching ``query`` (the filters of ``process_instances``),
+        without building an object per instance."""
+        selection = Selection(self, (), self._query_filters(query))
+        return [pid for page in selection.pages() for pid in page]
 
     def _migration_selection(
         self,
@@ -1114,28 +1124,28 @@ class Engine:
         query: Mapping[str, Any] | None,
         *,
         strict: bool,
-    ) -> list[str]:
-        selected = list(dict.fromkeys(process_instance_ids or []))
-        if query is not None:
-            matching = self._instance_ids({**query, "definition_id": plan.source_definition_id})
-            chosen = set(selected)  # a set: a query may select hundreds of thousands
-            selected.extend(pid for pid in matching if pid not in chosen)
-        if not selected:
+    ) -> Selection:
+        named = list(dict.fromkeys(process_instance_ids or []))
+        filters = (
+            None
+            if query is None
+            else self._query_filters({**query, "definition_id": plan.source_definition_id})
+        )
+        selection = Selection(self, named, filters)
+        if selection.is_empty():
             raise InvalidArgumentError("no process instances selected for migration")
-        if strict and process_instance_ids:
+        if strict and named:
             with self._tx() as tx:
                 found = {
                     r["id"]: r
-                    for r in tx.get_process_instances(
-                        process_instance_ids, columns=("id", "definition_id")
-                    )
+                    for r in tx.get_process_instances(named, columns=("id", "definition_id"))
                 }
-            unknown = [pid for pid in process_instance_ids if pid not in found]
+            unknown = [pid for pid in named if pid not in found]
             if unknown:
                 raise NotFoundError(f"no process instance '{unknown[0]}'")
             wrong = [
                 f"{pid} ({found[pid]['definition_id']})"
-                for pid in process_instance_ids
+                for pid in named
                 if found[pid]["definition_id"] != plan.source_definition_id
             ]
             if wrong:
@@ -1143,7 +1153,7 @@ class Engine:
                     f"not instances of the plan's source '{plan.source_definition_id}': "
                     + ", ".join(wrong)
                 )
-        return selected
+        return selection
 
     def validate_migration(
         self,
@@ -1152,9 +1162,11 @@ class Engine:
         query: Mapping[str, Any] | None = None,
     ) -> MigrationValidationReport:
         """A dry run: for each selected instance, whether it can migrate and exactly what would
-        be kept, created, removed and re-pointed. Nothing changes."""
+        be kept, created, removed and re-pointed, and the soundness warnings it would have.
+        Nothing changes."""
         self.check_migration_plan(plan)
-        ids = self._migration_selection(plan, process_instance_ids, query, strict=False)
+        selection = self._migration_selection(plan, process_instance_ids, query, strict=False)
+        ids = (pid for page in selection.pages() for pid in page)
         return MigrationValidationReport([], validate_instances(self, plan, ids))
 
     def migrate(
@@ -1167,18 +1179,18 @@ class Engine:
     ) -> MigrationResult:
         """Migrate the selected instances now, each atomically; one that fails (a transform
         that raises, a contract not met, an unmapped active element) is skipped whole, with
-        its reason.
+        its reason. The selection is read and migrated ``PAGE_SIZE`` instances a step, and
+        every instance is recorded as an item of the operation (``operation_items``), so
+        memory stays flat however many instances move.
 
         Raises:
             MigrationPlanValidationError: the plan is wrong (nothing changed).
             InvalidArgumentError: an empty selection, or instances of another definition.
         """
         self.check_migration_plan(plan)
-        ids = self._migration_selection(plan, process_instance_ids, query, strict=True)
+        selection = self._migration_selection(plan, process_instance_ids, query, strict=True)
         operation_id = self._ctx.new_id()
-        migrated, skipped = migrate_many(
-            self, plan, ids, operation_id=operation_id, operator=operator
-        )
+        data: dict[str, Any] = {"plan": plan.to_json(), "operator": operator}
         with self._tx() as tx:
             tx.insert(
                 "operations",
@@ -1186,20 +1198,42 @@ class Engine:
                     {
                         "id": operation_id,
                         "kind": "migration",
-                        "state": "COMPLETED" if not skipped else "COMPLETED_WITH_SKIPS",
+                        "state": "RUNNING",
                         "created_at": self._now(),
                         "updated_at": None,
                         "revision": 1,
-                        "data": {
-                            "plan": plan.to_json(),
-                            "process_instance_ids": migrated,
-                            "skipped": skipped,
-                            "operator": operator,
-                        },
+                        "data": data,
                     }
                 ],
             )
-        return MigrationResult(operation_id, migrated, skipped)
+        items = ItemLog(operation_id, self._now())
+        migrated = skipped = 0
+        for page in selection.pages():
+            done = migrate_many(
+                self, plan, page, operation_id=operation_id, operator=operator, items=items
+            )
+            migrated += len(done.migrated)
+            skipped += len(done.skipped)
+        with self._tx() as tx:
+            row = tx.get_row("operations", operation_id)
+            assert row is not None
+            row["state"] = "COMPLETED" if not skipped else "COMPLETED_WITH_SKIPS"
+            row["updated_at"] = self._now()
+            row["data"] = {**data, "migrated": migrated, "skipped": skipped}
+            tx.update("operations", [row])
+        return MigrationResult(
+            operation_id,
+            migrated,
+            skipped,
+            functools.partial(self.operation_items, operation_id),
+        )
+
+    def operation_items(
+        self, operation_id: str, state: str | None = None
+    ) -> Iterator[OperationItem]:
+        """The instances of a migration or a batch, in order (of one ``state`` if given:
+        ``DONE``, ``SKIPPED``, ``PENDING``), read from the database a page at a time."""
+        return operation_items(self, operation_id, state)
 
     def migrate_async(
         self,
@@ -1222,7 +1256,7 @@ class Engine:
         self.check_migration_plan(plan)
         if batch_size < 1 or canary < 0:
             raise InvalidArgumentError("batch_size must be >= 1 and canary >= 0")
-        ids = self._migration_selection(plan, process_instance_ids, query, strict=True)
+        selection = self._migration_selection(plan, process_instance_ids, query, strict=True)
         data = {
             "operation": "migration",
             "plan": plan.to_json(),
@@ -1230,18 +1264,19 @@ class Engine:
             "max_failure_rate": max_failure_rate,
             "operator": operator,
         }
-        return self._create_batch(ids, data, batch_size=batch_size, start=start, plan=plan)
+        return self._create_batch(selection, data, batch_size=batch_size, start=start, plan=plan)
 
     def _create_batch(
         self,
-        ids: list[str],
+        selection: Selection,
         data: dict[str, Any],
         *,
         batch_size: int,
         start: bool,
         plan: MigrationPlan | None = None,
     ) -> Batch:
-        """Persist a batch over ``ids`` (its cursor is the items' states) and start it."""
+        """Persist a batch over the selected instances (its cursor is the items' states), all
+        in one transaction, and start it."""
         if batch_size < 1:
             raise InvalidArgumentError("batch_size must be >= 1")
         batch_id = self._ctx.new_id()
@@ -1266,23 +1301,12 @@ class Engine:
                     }
                 ],
             )
-            for start_at in range(0, len(ids), 5000):
-                tx.insert(
-                    "operation_items",
-                    [
-                        {
-                            "id": f"{batch_id}:{n}",
-                            "operation_id": batch_id,
-                            "process_instance_id": pid,
-                            "position": n,
-                            "state": "PENDING",
-                            "reason": None,
-                            "updated_at": None,
-                            "revision": 1,
-                        }
-                        for n, pid in enumerate(ids[start_at : start_at + 5000], start=start_at)
-                    ],
+            position = 0
+            for page in selection.pages(tx):
+                tx.insert_operation_items(
+                    batch_id, page, first_position=position, state="PENDING", updated_at=None
                 )
+                position += len(page)
         if plan is not None:
             self._batch_plans[batch_id] = plan
         if start:
@@ -1484,14 +1508,17 @@ class Engine:
         instance, in case the instance ended since the caller found it (a concurrent command
         completed it): what the command addresses ended with it.
         """
-        record = self._instance_record(tx, process_instance_id, for_update=True)
+        loaded = tx.load_instance(process_instance_id)
+        if loaded is None:
+            raise NotFoundError(f"no process instance '{process_instance_id}'")
+        record = ProcessInstanceRecord(**loaded[0])
         if record.state not in _LIVE:
             if gone is not None:
                 raise NotFoundError(gone)
             raise ProcessEngineError(
                 f"process instance '{process_instance_id}' has ended ({record.state})"
             )
-        state = self._load_state(tx, record)
+        state = _instance_state(record, loaded[1])
         deployed = self._deployed_process(tx, record.definition_id)
         execution = Execution(state, deployed, self._ctx)
         result = action(execution)
@@ -1711,18 +1738,15 @@ class Engine:
         return ProcessInstanceRecord(**row)
 
     def _load_state(self, tx: StoreTransaction, record: ProcessInstanceRecord) -> InstanceState:
-        rows = tx.load_instance_rows(record.id)
-        records: list[Record] = []
-        for table, table_rows in rows.items():
-            cls = _RECORD_BY_TABLE[table]
-            records.extend(cls(**r) for r in table_rows)
-        return InstanceState.load(record, records)
+        return _instance_state(record, tx.load_instance_rows(record.id))
 
     def _save(self, tx: StoreTransaction, state: InstanceState) -> None:
         changes = state.changes
         # Every command bumps the instance's revision: two commands on one instance never
-        # both succeed on stale state.
-        changes.update(state.instance)
+        # both succeed on stale state. An instance row the command did not change gets only
+        # that (writing its other columns would rewrite their index entries for nothing).
+        if not changes.touches(state.instance):
+            tx.update(state.instance.TABLE, [state.instance.row()], columns=())
         inserts: dict[str, list[dict[str, Any]]] = {}
         updates: dict[str, list[dict[str, Any]]] = {}
         deletes: dict[str, list[dict[str, Any]]] = {}
@@ -1743,6 +1767,16 @@ class Engine:
 # ----------------------------------------------------------------------------------------------
 async def _await(awaitable: Any) -> Any:
     return await awaitable
+
+
+def _instance_state(
+    record: ProcessInstanceRecord, rows: Mapping[str, list[dict[str, Any]]]
+) -> InstanceState:
+    records: list[Record] = []
+    for table, table_rows in rows.items():
+        cls = _RECORD_BY_TABLE[table]
+        records.extend(cls(**r) for r in table_rows)
+    return InstanceState.load(record, records)
 
 
 def _no_task(task_id: str) -> str:

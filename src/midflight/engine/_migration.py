@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -43,6 +43,51 @@ __all__ = [
 ]
 
 _LIVE = (ProcessInstanceState.ACTIVE, ProcessInstanceState.SUSPENDED)
+
+#: Instances a step: read from the database, migrated set-wise in one transaction, recorded.
+#: Memory stays flat in the size of a selection; steps are big enough that their fixed costs
+#: (a representative migrated in memory, a few statements, a commit) vanish per instance.
+PAGE_SIZE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The instances an operation works on: those named, then those matching a query (in id
+    order, the named ones left out). The query's ids are read a page at a time (keyset
+    pagination by id), so a selection of millions never sits in memory."""
+
+    engine: Engine
+    named: Sequence[str]
+    filters: Mapping[str, Any] | None = None  # of StoreTransaction.list_process_instance_ids
+
+    def pages(
+        self, tx: StoreTransaction | None = None, size: int | None = None
+    ) -> Iterator[list[str]]:
+        """The selected ids, ``size`` (default ``PAGE_SIZE``) at a time; the query's pages are
+        read in ``tx``, or each in a read transaction of its own (nothing stays open between
+        pages)."""
+        size = size or PAGE_SIZE
+        for start in range(0, len(self.named), size):
+            yield list(self.named[start : start + size])
+        if self.filters is None:
+            return
+        named = set(self.named)
+        after: str | None = None
+        while True:
+            if tx is None:
+                with self.engine._tx(read_only=True) as own:
+                    page = own.list_process_instance_ids(after=after, limit=size, **self.filters)
+            else:
+                page = tx.list_process_instance_ids(after=after, limit=size, **self.filters)
+            chosen = [pid for pid in page if pid not in named] if named else page
+            if chosen:
+                yield chosen
+            if len(page) < size:
+                return
+            after = page[-1]
+
+    def is_empty(self) -> bool:
+        return next(self.pages(size=1), None) is None
 
 
 class MigrationPlanBuilder:
@@ -153,6 +198,7 @@ class InstanceMigrationReport:
     can_migrate: bool
     problems: list[str] = field(default_factory=list)
     outcome: dict[str, Any] = field(default_factory=dict)  # what would be kept/created/...
+    warnings: list[str] = field(default_factory=list)  # tokens that could never complete
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,11 +212,75 @@ class MigrationValidationReport:
 
 
 @dataclass(frozen=True, slots=True)
-class MigrationResult:
-    operation_id: str
-    migrated: list[str]
-    skipped: dict[str, str]  # process instance id -> reason
+class OperationItem:
+    """One process instance of an operation (a migration or a batch), as
+    ``engine.operation_items`` lists them."""
+
+    process_instance_id: str
+    state: str  # DONE, SKIPPED, or PENDING (a batch's queue)
+    reason: str | None = None  # why it was skipped
+    warnings: tuple[str, ...] = ()  # a migrated or modified one's soundness warnings
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> OperationItem:
+        # A skipped item's reason column says why; a done one's holds its warnings, a line each.
+        text = row["reason"]
+        if row["state"] == "DONE":
+            warnings = tuple(text.split("\n")) if text else ()
+            return cls(row["process_instance_id"], "DONE", None, warnings)
+        return cls(row["process_instance_id"], row["state"], text)
+
+
+def item_reason(warnings: Sequence[str]) -> str | None:
+    """What a done item's reason column holds: its warnings, a line each."""
+    return "\n".join(warnings) or None
+
+
+@dataclass(slots=True)
+class _ResultLists:
+    read: bool = False
+    migrated: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
     warnings: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationResult:
+    """What ``engine.migrate`` did. The counts are at hand; ``migrated`` (ids, in the order
+    they migrated), ``skipped`` (id -> reason) and ``warnings`` (id -> soundness warnings) are
+    read from the operation's items in the database on first use, so a migration of millions
+    holds no lists of ids unless asked (``engine.operation_items`` streams them instead)."""
+
+    operation_id: str
+    migrated_count: int
+    skipped_count: int
+    _items: Callable[[], Iterable[OperationItem]] = field(repr=False, compare=False)
+    _lists: _ResultLists = field(default_factory=_ResultLists, repr=False, compare=False)
+
+    @property
+    def migrated(self) -> list[str]:
+        return self._read().migrated
+
+    @property
+    def skipped(self) -> dict[str, str]:
+        return self._read().skipped
+
+    @property
+    def warnings(self) -> dict[str, list[str]]:
+        return self._read().warnings
+
+    def _read(self) -> _ResultLists:
+        lists = self._lists
+        if not lists.read:
+            for item in self._items():
+                if item.state == "DONE":
+                    lists.migrated.append(item.process_instance_id)
+                    if item.warnings:
+                        lists.warnings[item.process_instance_id] = list(item.warnings)
+                else:
+                    lists.skipped[item.process_instance_id] = item.reason or ""
+            lists.read = True
+        return lists
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,12 +338,7 @@ def migrate_one(
         "process.migrated",
         None,
         {
-            "operation_id": operation_id,
-            "source_definition_id": plan.source_definition_id,
-            "target_definition_id": plan.target_definition_id,
-            "mapping": {i.source: i.target for i in plan.instructions},
-            "operator": operator,
-            "annotation": plan.annotation,
+            **_event_data(plan, operation_id, operator, outcome.warnings),
             "outcome": outcome.as_dict(),
             "snapshot": before,
         },
@@ -242,6 +347,21 @@ def migrate_one(
     engine._save(tx, state)
     engine._follow_up(tx, execution.follow_ups)
     return outcome
+
+
+def _event_data(
+    plan: MigrationPlan, operation_id: str | None, operator: str | None, warnings: list[str]
+) -> dict[str, Any]:
+    """What every ``process.migrated`` event says, however the instance migrated."""
+    return {
+        "operation_id": operation_id,
+        "source_definition_id": plan.source_definition_id,
+        "target_definition_id": plan.target_definition_id,
+        "mapping": {i.source: i.target for i in plan.instructions},
+        "operator": operator,
+        "annotation": plan.annotation,
+        "warnings": warnings,
+    }
 
 
 def _migrated_by(tx: StoreTransaction, process_instance_id: str, operation_id: str) -> bool:
@@ -253,8 +373,28 @@ def _migrated_by(tx: StoreTransaction, process_instance_id: str, operation_id: s
     )
 
 
+_ITEM_COLUMNS = ("process_instance_id", "position", "state", "reason")
+
+
+def operation_items(
+    engine: Engine, operation_id: str, state: str | None = None
+) -> Iterator[OperationItem]:
+    """``engine.operation_items``: keyset pagination by position, a read transaction a page."""
+    after: int | None = None
+    while True:
+        with engine._tx(read_only=True) as tx:
+            rows = tx.list_operation_items(
+                operation_id, state, PAGE_SIZE, after_position=after, columns=_ITEM_COLUMNS
+            )
+        yield from (OperationItem.from_row(row) for row in rows)
+        if len(rows) < PAGE_SIZE:
+            return
+        after = rows[-1]["position"]
+        del rows  # before the next page is read: one page in memory, not two
+
+
 def validate_instances(
-    engine: Engine, plan: MigrationPlan, ids: Sequence[str]
+    engine: Engine, plan: MigrationPlan, ids: Iterable[str]
 ) -> list[InstanceMigrationReport]:
     reports = []
     for process_instance_id in ids:
@@ -266,7 +406,13 @@ def validate_instances(
                 raise _DryRun(outcome)
         except _DryRun as dry:
             reports.append(
-                InstanceMigrationReport(process_instance_id, True, [], dry.outcome.as_dict())
+                InstanceMigrationReport(
+                    process_instance_id,
+                    True,
+                    [],
+                    dry.outcome.as_dict(),
+                    dry.outcome.warnings,
+                )
             )
         except MigrationPlanValidationError as exc:
             reports.append(
@@ -279,6 +425,40 @@ def validate_instances(
     return reports
 
 
+class ItemLog:
+    """The items of a migration that is not a batch (``engine.migrate``): each instance's,
+    written in the transaction that migrated it (undo reads them) or, if it was skipped,
+    right after, at the next position. A transaction that rolls back leaves a gap in the
+    positions, nothing else."""
+
+    def __init__(self, operation_id: str, now: datetime) -> None:
+        self.operation_id = operation_id
+        self.now = now
+        self.position = 0
+
+    def record(
+        self, tx: StoreTransaction, ids: Sequence[str], state: str, reason: str | None = None
+    ) -> None:
+        tx.insert_operation_items(
+            self.operation_id,
+            ids,
+            first_position=self.position,
+            state=state,
+            updated_at=self.now,
+            reason=reason,
+        )
+        self.position += len(ids)
+
+
+@dataclass
+class ChunkResult:
+    """What ``migrate_many`` did with the instances it was given."""
+
+    migrated: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # id -> reason
+    warnings: dict[str, list[str]] = field(default_factory=dict)  # id -> soundness warnings
+
+
 def migrate_many(
     engine: Engine,
     plan: MigrationPlan,
@@ -286,13 +466,13 @@ def migrate_many(
     *,
     operation_id: str,
     operator: str | None,
-    chunk_size: int = 10000,
-) -> tuple[list[str], dict[str, str]]:
+    items: ItemLog | None = None,
+) -> ChunkResult:
     """Migrate ``ids``; each instance lands whole or not at all, and one that fails is skipped
     with its reason. Instances of one shape (the same active elements, subscriptions and
-    timers) move set-wise, a few statements for the lot; the rest one by one."""
-    migrated: list[str] = []
-    skipped: dict[str, str] = {}
+    timers) move set-wise, a few statements for the lot; the rest one by one. ``items``:
+    record each instance as an item of the operation (see ``ItemLog``)."""
+    result = ChunkResult()
     setwise = (
         plan.transform is None
         and not plan.set_variables
@@ -301,21 +481,23 @@ def migrate_many(
         and not any(i.update_event_trigger for i in plan.instructions)
         and _renames_are_unchained(plan)
     )
-    for start in range(0, len(ids), chunk_size):
-        part = list(ids[start : start + chunk_size])
+    for start in range(0, len(ids), PAGE_SIZE):  # a batch's step may be bigger
+        part = list(ids[start : start + PAGE_SIZE])
         if setwise and len(part) > 1:
             try:
                 with engine._tx() as tx:
-                    done = _migrate_setwise(engine, tx, plan, part, operation_id, operator)
-                migrated.extend(done)
-                moved = set(done)
-                part = [pid for pid in part if pid not in moved]
+                    moved = _migrate_setwise(engine, tx, plan, part, operation_id, operator, items)
             except ConcurrentModificationError:
-                pass  # another engine got in between: go one by one
+                moved = ChunkResult()  # another engine got in between: go one by one
+            result.migrated.extend(moved.migrated)
+            result.warnings.update(moved.warnings)
+            if moved.migrated:
+                done = set(moved.migrated)
+                part = [pid for pid in part if pid not in done]
         for process_instance_id in part:
             try:
                 with engine._tx() as tx:
-                    migrate_one(
+                    outcome = migrate_one(
                         engine,
                         tx,
                         plan,
@@ -323,14 +505,28 @@ def migrate_many(
                         operation_id=operation_id,
                         operator=operator,
                     )
-                migrated.append(process_instance_id)
-            except ConcurrentModificationError as exc:
-                skipped[process_instance_id] = f"changed concurrently, retry it: {exc}"
-            except MigrationPlanValidationError as exc:
-                skipped[process_instance_id] = "; ".join(str(v) for v in exc.violations)
+                    if items is not None:
+                        reason = item_reason(outcome.warnings)
+                        items.record(tx, [process_instance_id], "DONE", reason)
             except MidflightError as exc:
-                skipped[process_instance_id] = str(exc)
-    return migrated, skipped
+                why = _skip_reason(exc)
+                result.skipped[process_instance_id] = why
+                if items is not None:
+                    with engine._tx() as tx:
+                        items.record(tx, [process_instance_id], "SKIPPED", why)
+                continue
+            result.migrated.append(process_instance_id)
+            if outcome.warnings:
+                result.warnings[process_instance_id] = outcome.warnings
+    return result
+
+
+def _skip_reason(exc: MidflightError) -> str:
+    if isinstance(exc, ConcurrentModificationError):
+        return f"changed concurrently, retry it: {exc}"
+    if isinstance(exc, MigrationPlanValidationError):
+        return "; ".join(str(v) for v in exc.violations)
+    return str(exc)
 
 
 def _renames_are_unchained(plan: MigrationPlan) -> bool:
@@ -342,53 +538,6 @@ def _renames_are_unchained(plan: MigrationPlan) -> bool:
     return len(targets) == len(set(targets)) and not any(t in sources for s, t in renames if s != t)
 
 
-_SHAPE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "element_instances": (
-        "id",
-        "process_instance_id",
-        "parent_id",
-        "element_id",
-        "state",
-        "loop_counter",
-    ),
-    "jobs": ("process_instance_id", "kind", "element_id"),
-    "event_subscriptions": ("process_instance_id", "kind", "element_id"),
-    "join_tokens": ("process_instance_id", "element_id", "flow_id"),
-    "incidents": ("process_instance_id", "element_id"),
-    # (user tasks are not read: a task's element is its element instance's)
-}
-
-
-def _shape(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> tuple[Any, ...]:
-    """What decides how an instance migrates: its elements where they are, and what waits."""
-    element_rows = rows.get("element_instances", ())
-    elements = {r["id"]: r["element_id"] for r in element_rows}
-    shape: list[Any] = [
-        tuple(
-            sorted(
-                (
-                    r["element_id"],
-                    elements.get(r["parent_id"], ""),
-                    r["state"],
-                    r["loop_counter"] is not None,
-                )
-                for r in element_rows
-            )
-        )
-    ]
-    for table, columns in _OTHER_SHAPE_COLUMNS:
-        found = rows.get(table)
-        shape.append(tuple(sorted(tuple(r[c] for c in columns) for r in found)) if found else ())
-    return tuple(shape)
-
-
-_OTHER_SHAPE_COLUMNS = tuple(
-    (table, columns[1:])
-    for table, columns in _SHAPE_COLUMNS.items()
-    if table != "element_instances"
-)
-
-
 def _migrate_setwise(
     engine: Engine,
     tx: StoreTransaction,
@@ -396,7 +545,8 @@ def _migrate_setwise(
     ids: list[str],
     operation_id: str,
     operator: str | None,
-) -> list[str]:
+    items: ItemLog | None,
+) -> ChunkResult:
     """Migrate the instances of ``ids`` whose shape migrates by pure re-pointing (no scope,
     subscription or timer created or removed): one instance of each shape is migrated in
     memory to prove it, then UPDATEs move the whole group. Returns those migrated."""
@@ -404,20 +554,13 @@ def _migrate_setwise(
 
     source = engine._deployed_process(tx, plan.source_definition_id)
     target = engine._deployed_process(tx, plan.target_definition_id)
-    instances = {
-        r["id"]: r
-        for r in tx.get_process_instances(ids, lock=True)
-        if r["definition_id"] == plan.source_definition_id and r["state"] in _LIVE
-    }
-    pids = [pid for pid in ids if pid in instances]
-    rows: dict[str, dict[str, list[dict[str, Any]]]] = {pid: {} for pid in pids}
-    for table, columns in _SHAPE_COLUMNS.items():
-        for row in tx.load_rows_of_instances(table, pids, columns):
-            rows[row["process_instance_id"]].setdefault(table, []).append(row)
-    groups: dict[tuple[Any, ...], list[str]] = {}
-    for pid in pids:
-        groups.setdefault(_shape(rows[pid]), []).append(pid)
-    done: list[str] = []
+    # The shapes are computed by the database, and only the live instances of the source
+    # come back (locked): ended or already migrated ones go the one-by-one way, which says why.
+    groups: dict[tuple[str | None, ...], list[str]] = {}
+    for pid, *shape in tx.migration_shapes(ids, plan.source_definition_id):
+        assert pid is not None
+        groups.setdefault(tuple(shape), []).append(pid)
+    result = ChunkResult()
     now = engine._now()
     renames = {i.source: i.target for i in plan.instructions if i.source != i.target}
     if source.process.id != target.process.id:
@@ -456,36 +599,27 @@ def _migrate_setwise(
         )
         if changed != len(members):
             raise ConcurrentModificationError("instances changed while migrating set-wise")
-        mapping = {i.source: i.target for i in plan.instructions}
         data = {
-            "operation_id": operation_id,
-            "source_definition_id": plan.source_definition_id,
-            "target_definition_id": plan.target_definition_id,
-            "mapping": mapping,
-            "operator": operator,
-            "annotation": plan.annotation,
+            **_event_data(plan, operation_id, operator, outcome.warnings),
             # Undo reverses these renames: a set-wise migration only re-pointed rows.
             "setwise": {
                 "renames": renames,
                 "source": [source.definition_id, source.key, source.version],
             },
         }
-        tx.insert_history(
-            [
-                {
-                    "id": engine._ctx.new_id(),
-                    "process_instance_id": pid,
-                    "timestamp": now,
-                    "event": "process.migrated",
-                    "element_instance_id": None,
-                    "element_id": None,
-                    "data": data,
-                }
-                for pid in members
-            ]
+        tx.insert_history_of_instances(
+            members,
+            event="process.migrated",
+            data=data,
+            timestamp=now,
+            id_prefix=engine._ctx.new_id(),
         )
-        done.extend(members)
-    return done
+        if items is not None:
+            items.record(tx, members, "DONE", item_reason(outcome.warnings))
+        result.migrated.extend(members)
+        if outcome.warnings:
+            result.warnings.update((pid, outcome.warnings) for pid in members)
+    return result
 
 
 def _apply_renames(
@@ -596,30 +730,28 @@ class BatchRunner:
             ids = [i["process_instance_id"] for i in chunk]
             started = time.perf_counter()
             if data.get("operation") == "modification":
-                migrated, skipped = _modify_chunk(engine, batch_id, data, ids)
+                result = _modify_chunk(engine, batch_id, data, ids)
             else:
                 plan = engine._batch_plans.get(batch_id) or MigrationPlan.from_json(data["plan"])
-                migrated, skipped = migrate_many(
+                result = migrate_many(
                     engine, plan, ids, operation_id=batch_id, operator=data.get("operator")
                 )
             elapsed = time.perf_counter() - started
-            self._record(batch_id, chunk, migrated, skipped, elapsed)
+            self._record(batch_id, chunk, result, elapsed)
 
     def _record(
-        self,
-        batch_id: str,
-        chunk: list[dict[str, Any]],
-        migrated: list[str],
-        skipped: dict[str, str],
-        elapsed: float,
+        self, batch_id: str, chunk: list[dict[str, Any]], result: ChunkResult, elapsed: float
     ) -> None:
         engine = self._engine
         now = engine._now()
-        done = set(migrated)
+        done = set(result.migrated)
+        skipped = result.skipped
         for item in chunk:
             pid = item["process_instance_id"]
             item["state"] = "DONE" if pid in done else "SKIPPED"
-            item["reason"] = None if pid in done else skipped.get(pid)
+            item["reason"] = (
+                item_reason(result.warnings.get(pid, ())) if pid in done else skipped.get(pid)
+            )
             item["updated_at"] = now
         with engine._tx() as tx:
             tx.update("operation_items", chunk)
@@ -663,13 +795,13 @@ class BatchRunner:
 
 def _modify_chunk(
     engine: Engine, batch_id: str, data: Mapping[str, Any], ids: list[str]
-) -> tuple[list[str], dict[str, str]]:
+) -> ChunkResult:
     from midflight.change import ModificationInstruction
     from midflight.engine._modification import modify_each
 
     instructions = [ModificationInstruction(**i) for i in data["instructions"]]
     record = {k: data.get(k) for k in ("instructions", "annotation", "operator")}
-    modified, failed, _ = modify_each(
+    modified, failed, warnings = modify_each(
         engine,
         data["definition_id"],
         instructions,
@@ -680,7 +812,7 @@ def _modify_chunk(
         skip_io_mappings=bool(data.get("skip_io_mappings")),
         strict=bool(data.get("strict")),
     )
-    return modified, failed
+    return ChunkResult(modified, failed, warnings)
 
 
 def batch_info(tx: StoreTransaction, row: Mapping[str, Any]) -> Batch:

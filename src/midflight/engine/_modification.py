@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -14,6 +14,7 @@ from midflight.change import (
     snapshot,
     soundness_warnings,
 )
+from midflight.engine._migration import Selection
 from midflight.engine._types import ActivityInstance, ProcessInstance
 from midflight.errors import InvalidArgumentError, NotFoundError, ProcessEngineError
 from midflight.runtime.execution import Execution, FollowUp
@@ -376,7 +377,9 @@ class MultipleInstanceModification(_InstructionBuilder):
             "skip_io_mappings": skip_io_mappings,
             "strict": strict,
         }
-        return self._engine._create_batch(selected, data, batch_size=batch_size, start=start)
+        return self._engine._create_batch(
+            Selection(self._engine, selected), data, batch_size=batch_size, start=start
+        )
 
 
 def modify_each(
@@ -538,11 +541,13 @@ def undo_operation(engine: Engine, operation_id: str) -> dict[str, str]:
     if operation["state"] == "UNDONE":
         raise ProcessEngineError(f"operation '{operation_id}' was undone already")
     outcome: dict[str, str] = {}
-    if operation["kind"] == "batch":
-        with engine._tx() as tx:
-            ids = [i["process_instance_id"] for i in tx.list_operation_items(operation_id, "DONE")]
-    else:
-        ids = list((operation["data"] or {}).get("process_instance_ids", []))
+    data = operation["data"] or {}
+    # A modification lists its instances; a migration or a batch has an item per instance.
+    ids: Iterable[str] = (
+        data["process_instance_ids"]
+        if "process_instance_ids" in data
+        else (item.process_instance_id for item in engine.operation_items(operation_id, "DONE"))
+    )
     for process_instance_id in ids:
         try:
             with engine._tx() as tx:

@@ -9,9 +9,13 @@ module: they become Midflight errors at the layer boundary, in ``Store.transacti
 from __future__ import annotations
 
 import json
+import os
 import re
+import sqlite3
+import threading
+import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from functools import lru_cache
 from operator import itemgetter
@@ -27,13 +31,16 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    Text,
     Update,
     any_,
     bindparam,
+    case,
     create_engine,
     event,
     exists,
     func,
+    literal,
     or_,
     select,
     text,
@@ -52,17 +59,25 @@ from midflight.errors import (
 from midflight.store.schema import (
     LIVE_TABLES,
     RECORD_TABLE_ORDER,
+    ExactJson,
     JsonText,
+    UtcDateTime,
     element_instances,
     event_subscriptions,
+    exact_json_text,
     history,
+    incidents,
     jobs,
+    join_tokens,
     json_dumps,
+    json_loads,
     metadata,
     operation_items,
     process_definitions,
     process_instances,
     record_columns,
+    utc_from_sqlite_text,
+    utc_sqlite_text,
 )
 
 __all__ = ["DEFAULT_URL", "HEAD_REVISION", "Store", "StoreTransaction"]
@@ -71,7 +86,7 @@ DEFAULT_URL = "sqlite:///./midflight.db"
 
 #: The newest migration in migrations/versions. Opening a database already at this revision
 #: skips Alembic altogether (importing it alone costs ~0.2 s); a test keeps it in step.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -176,13 +191,22 @@ _FIND_DEFINITION: dict[tuple[bool, bool], Select[Any]] = {
 # The live tables other than element_instances (which a live instance always has rows in):
 # one query says which of them hold rows of the instance, so loading skips the empty ones.
 _SPARSE_LIVE = tuple(name for name in LIVE_TABLES if name != "element_instances")
-_LIVE_PROBE = select(
-    *(
+
+
+def _has_rows(name: str) -> ColumnElement[bool]:
+    return (
         exists()
         .where(_TABLES[name].c.process_instance_id == bindparam("process_instance_id"))
-        .label(name)
-        for name in _SPARSE_LIVE
+        .label(f"has_{name}")
     )
+
+
+_LIVE_PROBE = select(*(_has_rows(name) for name in _SPARSE_LIVE))
+# A command's first read: the instance row, locked, with the probe in the same query.
+_LOAD_INSTANCE = (
+    select(*record_columns(process_instances), *(_has_rows(name) for name in _SPARSE_LIVE))
+    .where(process_instances.c.id == bindparam("process_instance_id"))
+    .with_for_update()
 )
 
 
@@ -239,56 +263,113 @@ def _equals(table: Table, filters: Mapping[str, Any]) -> list[ColumnElement[bool
     return [table.c[name] == value for name, value in filters.items() if value is not None]
 
 
-_FAST_INSERTS: dict[tuple[str, str], tuple[str, list[tuple[str, Any]]]] = {}
+class _RowPlan:
+    """A driver-level statement and how to turn row dicts into its parameter tuples."""
+
+    __slots__ = ("conversions", "getter", "sql")
+
+    def __init__(self, sql: str, names: Sequence[str], converters: Mapping[str, Any]) -> None:
+        self.sql = sql
+        self.getter = itemgetter(*names)
+        # (position, converter) of the parameters that need one: the rest pass as they are.
+        self.conversions = [
+            (i, converters[name]) for i, name in enumerate(names) if converters.get(name)
+        ]
+
+    def parameters(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        getter, conversions = self.getter, self.conversions
+        try:
+            if not conversions:
+                return [getter(row) for row in rows]
+            params = []
+            for row in rows:
+                values = list(getter(row))
+                for i, convert in conversions:
+                    if values[i] is not None:
+                        values[i] = convert(values[i])
+                params.append(values)
+            return params
+        except (ValueError, TypeError) as exc:
+            raise InvalidArgumentError(f"cannot store a row of {table}: {exc}") from exc
 
 
-def _fast_insert_plan(dialect: Any, table: Table) -> tuple[str, list[tuple[str, Any]]]:
-    """The driver-level INSERT of ``table`` (record columns) and each column's converter."""
+_FAST_INSERTS: dict[tuple[str, str], _RowPlan] = {}
+
+
+def _fast_insert_plan(dialect: Any, table: Table) -> _RowPlan:
+    """The driver-level INSERT of ``table``'s record columns."""
     columns = record_columns(table)
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (
         f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
         f"VALUES ({', '.join(marker for _ in columns)})"
     )
+    return _RowPlan(sql, [c.name for c in columns], _converters(dialect, table))
+
+
+def _converters(dialect: Any, table: Table) -> dict[str, Any]:
+    return {c.name: _bind_converter(dialect, c) for c in record_columns(table)}
+
+
+def _bind_converter(dialect: Any, column: ColumnElement[Any]) -> Any:
+    """What turns a column's Python value into the driver's: the column type's own bind
+    processing, done directly for the two types every command writes (tests/store pins them to
+    SQLAlchemy's)."""
+    kind = type(column.type)
+    if kind is ExactJson:
+        return exact_json_text
+    if kind is UtcDateTime and dialect.name == "sqlite":
+        return utc_sqlite_text
     # dialect_impl: the dialect's own type (a TypeDecorator's copy wraps it), whose processors
     # are the ones SQLAlchemy itself would run.
-    converters = [(c.name, c.type.dialect_impl(dialect).bind_processor(dialect)) for c in columns]
-    return sql, converters
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
-_FAST_GUARDED: dict[tuple[str, str, str], tuple[str, list[tuple[str, Any]]]] = {}
+def _result_converter(dialect: Any, column: ColumnElement[Any], dbapi_type: Any) -> Any:
+    kind = type(column.type)
+    if kind is ExactJson:
+        return json_loads
+    if kind is UtcDateTime and dialect.name == "sqlite":
+        return utc_from_sqlite_text
+    return column.type.dialect_impl(dialect).result_processor(dialect, dbapi_type)
+
+
+_FAST_GUARDED: dict[tuple[str, str, str, tuple[str, ...] | None], _RowPlan] = {}
 _FAST_SELECTS: dict[tuple[str, str], list[Any]] = {}
 
 
 def _select_plan(dialect: Any, statement: Select[Any]) -> list[Any]:
-    """[sql, compiled, bind names in order (None: named), column names, processors]."""
+    """[sql, the values the statement binds itself (a LIMIT, a constant), bind names in order
+    (None: named), column names, processors]."""
     compiled = statement.compile(dialect=dialect)
     order = list(compiled.positiontup or []) if dialect.positional else None
     names = [c.key for c in statement.selected_columns]
-    return [str(compiled), compiled, order, names, None]
+    return [str(compiled), compiled.construct_params(_check=False), order, names, None]
 
 
 def _result_processors(dialect: Any, statement: Select[Any], cursor: Any) -> list[Any]:
     description = cursor.description or []
-    processors = []
-    for column, described in zip(statement.selected_columns, description, strict=True):
-        impl = column.type.dialect_impl(dialect)
-        processors.append(impl.result_processor(dialect, described[1]))
-    return processors
+    return [
+        _result_converter(dialect, column, described[1])
+        for column, described in zip(statement.selected_columns, description, strict=True)
+    ]
 
 
-def _guarded_plan(dialect: Any, table: Table, kind: str) -> tuple[str, list[tuple[str, Any]]]:
-    """Driver-level UPDATE (all record columns) or DELETE guarded by id and revision."""
+def _guarded_plan(
+    dialect: Any, table: Table, kind: str, columns: tuple[str, ...] | None
+) -> _RowPlan:
+    """Driver-level UPDATE (of ``columns``, default all record columns) or DELETE, guarded by
+    id and revision."""
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    _, converters = _fast_insert_plan(dialect, table)
-    by_name = dict(converters)
     where = f"WHERE id = {marker} AND revision = {marker}"
+    converters = _converters(dialect, table)
     if kind == "delete":
-        return f"DELETE FROM {table.name} {where}", [("id", None), ("revision", None)]
-    settable = [name for name, _ in converters if name not in ("id", "revision")]
-    assignments = ", ".join(f"{name} = {marker}" for name in settable)
-    sql = f"UPDATE {table.name} SET {assignments}, revision = revision + 1 {where}"
-    return sql, [(name, by_name[name]) for name in settable] + [("id", None), ("revision", None)]
+        return _RowPlan(f"DELETE FROM {table.name} {where}", ("id", "revision"), converters)
+    if columns is None:
+        columns = tuple(name for name in converters if name not in ("id", "revision"))
+    assignments = "".join(f"{name} = {marker}, " for name in columns)
+    sql = f"UPDATE {table.name} SET {assignments}revision = revision + 1 {where}"
+    return _RowPlan(sql, (*columns, "id", "revision"), converters)
 
 
 _PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f-\uffff]*')
@@ -314,16 +395,19 @@ def _event_text(event: list[Any], shared: Mapping[int, str]) -> str:
 class StoreTransaction:
     """The row operations of one database transaction. Obtain it from ``Store.transaction()``."""
 
-    __slots__ = ("_conn",)
+    __slots__ = ("_conn", "_cursor")
 
     def __init__(self, connection: Connection) -> None:
         self._conn = connection
+        self._cursor: Any = None  # the driver cursor of the hot path, made on first use
 
     # -- the driver path: precompiled SQL on the raw cursor, for the per-command hot path -----
     def _raw(self, sql: str, params: Sequence[Any], *, many: bool = False) -> Any:
         """Run ``sql`` on the driver's cursor (SQLAlchemy's own per-statement machinery costs
         more than SQLite itself on small statements); driver errors are translated."""
-        cursor = self._conn.connection.cursor()
+        cursor = self._cursor
+        if cursor is None:
+            cursor = self._cursor = self._conn.connection.cursor()
         try:
             if many:
                 cursor.executemany(sql, params)
@@ -341,10 +425,12 @@ class StoreTransaction:
         plan = _FAST_SELECTS.get((dialect.name, key))
         if plan is None:
             plan = _FAST_SELECTS[(dialect.name, key)] = _select_plan(dialect, statement)
-        sql, compiled, order, names, processors = plan
-        # construct_params fills in what the statement binds itself (a LIMIT, a constant).
-        values = compiled.construct_params(params)
-        args: Any = tuple(values[n] for n in order) if order is not None else values
+        sql, defaults, order, names, processors = plan
+        args: Any
+        if order is not None:
+            args = tuple([params[n] if n in params else defaults[n] for n in order])
+        else:
+            args = {n: params.get(n, value) for n, value in defaults.items()}
         cursor = self._raw(sql, args)
         rows = cursor.fetchall()
         if processors is None:
@@ -365,17 +451,13 @@ class StoreTransaction:
         with self._conn.begin_nested():
             yield
 
-    def _ids_param(self, ids: Sequence[str]) -> Any:
-        """The value of the one parameter ``_in_ids`` binds."""
-        return list(ids) if self._conn.dialect.name == "postgresql" else json.dumps(list(ids))
+    @property
+    def _postgres(self) -> bool:
+        return self._conn.dialect.name == "postgresql"
 
-    def _in_ids(self, column: ColumnElement[Any], ids: Sequence[str]) -> ColumnElement[bool]:
-        """``column IN ids`` with ONE bound parameter (a JSON array on SQLite, an array on
-        PostgreSQL): thousands of ids cost neither compile time nor driver parameters."""
-        if self._conn.dialect.name == "postgresql":
-            return column == any_(bindparam("ids", list(ids), type_=ARRAY(String)))
-        values = func.json_each(bindparam("ids", json.dumps(list(ids)))).table_valued("value")
-        return column.in_(select(values.c.value))
+    def _ids_param(self, ids: Sequence[str]) -> Any:
+        """The value of the one parameter ``ids`` of the set-wise statements (``_in_ids``)."""
+        return list(ids) if self._postgres else json.dumps(list(ids))
 
     # -- writes --------------------------------------------------------------------------------
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -392,27 +474,29 @@ class StoreTransaction:
         plan = _FAST_INSERTS.get(key)
         if plan is None:
             plan = _FAST_INSERTS[key] = _fast_insert_plan(dialect, _TABLES[table])
-        sql, columns = plan
-        try:
-            params = [
-                tuple(
-                    value if convert is None or value is None else convert(value)
-                    for value, convert in ((row[name], convert) for name, convert in columns)
-                )
-                for row in rows
-            ]
-        except (ValueError, TypeError) as exc:
-            raise InvalidArgumentError(f"cannot store a row of {table}: {exc}") from exc
-        self._raw(sql, params, many=True)
+        self._raw(plan.sql, plan.parameters(table, rows), many=True)
 
-    def update(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    def update(
+        self,
+        table: str,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        columns: Collection[str] | None = None,
+    ) -> None:
         """Write ``rows``, each guarded by the ``revision`` it was read at, which goes up by one.
+
+        ``columns``: write only these (the rows still need ``id`` and ``revision``); none at all
+        only bumps the revision. Columns left alone cost no index writes.
 
         Raises ConcurrentModificationError if any row was changed or deleted since.
         """
         if rows:
             _statement(_UPDATE, table, "update")
-            self._guarded("update", table, rows)
+            if columns is not None:
+                unknown = set(columns) - {c.name for c in record_columns(_TABLES[table])}
+                if unknown:
+                    raise InvalidArgumentError(f"{table} has no columns {sorted(unknown)}")
+            self._guarded("update", table, rows, None if columns is None else tuple(columns))
 
     def delete(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Delete ``rows``, each guarded by its ``revision``, like ``update``."""
@@ -420,32 +504,27 @@ class StoreTransaction:
             _statement(_DELETE, table, "delete")
             self._guarded("delete", table, rows)
 
-    def _guarded(self, kind: str, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    def _guarded(
+        self,
+        kind: str,
+        table: str,
+        rows: Sequence[Mapping[str, Any]],
+        columns: tuple[str, ...] | None = None,
+    ) -> None:
         # Driver-level executemany (as _insert_fast), every row guarded by its revision. An
         # executemany reports one total rowcount, and after it a row another transaction updated
         # once looks like one this batch updated: so several rows are first checked (and locked)
         # in one query that names a stale row exactly. Sorted, so concurrent transactions lock
         # shared rows in one order and cannot deadlock.
         dialect = self._conn.dialect
-        key = (dialect.name, table, kind)
+        key = (dialect.name, table, kind, columns)
         plan = _FAST_GUARDED.get(key)
         if plan is None:
-            plan = _FAST_GUARDED[key] = _guarded_plan(dialect, _TABLES[table], kind)
-        sql, columns = plan
+            plan = _FAST_GUARDED[key] = _guarded_plan(dialect, _TABLES[table], kind, columns)
         ordered = sorted(rows, key=_by_id)
         if len(ordered) > 1:
             self._check_revisions(table, ordered)
-        try:
-            params = [
-                tuple(
-                    value if convert is None or value is None else convert(value)
-                    for value, convert in ((row[name], convert) for name, convert in columns)
-                )
-                for row in ordered
-            ]
-        except (ValueError, TypeError) as exc:
-            raise InvalidArgumentError(f"cannot store a row of {table}: {exc}") from exc
-        cursor = self._raw(sql, params, many=True)
+        cursor = self._raw(plan.sql, plan.parameters(table, ordered), many=True)
         if cursor.rowcount != len(ordered):
             raise _stale(table, ordered)
 
@@ -549,9 +628,28 @@ class StoreTransaction:
         """Every live row of the instance, by table (the instance row itself excluded)."""
         params = {"process_instance_id": process_instance_id}
         [probe] = self._fetch("live_probe", cast(Select[Any], _LIVE_PROBE), params)
+        return self._live_rows(params, probe)
+
+    def load_instance(
+        self, process_instance_id: str
+    ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]] | None:
+        """The instance row, locked until the transaction ends (on SQLite the write transaction
+        already excludes every other writer), and its live rows as ``load_instance_rows``
+        gives them; None if there is no such instance."""
+        params = {"process_instance_id": process_instance_id}
+        found = self._fetch("load_instance", _LOAD_INSTANCE, params)
+        if not found:
+            return None
+        row = found[0]
+        probe = {f"has_{name}": row.pop(f"has_{name}") for name in _SPARSE_LIVE}
+        return row, self._live_rows(params, probe)
+
+    def _live_rows(
+        self, params: Mapping[str, Any], probe: Mapping[str, Any]
+    ) -> dict[str, list[dict[str, Any]]]:
         return {
             name: self._fetch(f"load:{name}", statement, params)
-            if name == "element_instances" or probe[name]
+            if name == "element_instances" or probe[f"has_{name}"]
             else []
             for name, statement in _LOAD_LIVE.items()
         }
@@ -675,9 +773,18 @@ class StoreTransaction:
         query = query.order_by(p.c.started_at, p.c.id).limit(limit).offset(offset or None)
         return _dicts(self._conn.execute(query))
 
-    def list_process_instance_ids(self, *, live_only: bool = False, **filters: Any) -> list[str]:
-        """Only the ids of ``list_process_instances(**filters)`` (``live_only``: active or
-        suspended), as plain strings: selecting 100,000s of instances costs a few MB."""
+    def list_process_instance_ids(
+        self,
+        *,
+        live_only: bool = False,
+        after: str | None = None,
+        limit: int | None = None,
+        **filters: Any,
+    ) -> list[str]:
+        """The ids of the instances matching ``filters`` (the filters of
+        ``list_process_instances``; ``live_only``: active or suspended), in id order, as plain
+        strings. ``after`` and ``limit`` page through them by id (keyset pagination), so a
+        selection of millions is read a page at a time."""
         p = process_instances
         element_id = filters.pop("element_id", None)
         columns = {"version": "definition_version"}
@@ -691,7 +798,9 @@ class StoreTransaction:
             query = query.where(
                 exists().where(e.c.process_instance_id == p.c.id, e.c.element_id == element_id)
             )
-        return list(self._conn.execute(query.order_by(p.c.started_at, p.c.id)).scalars())
+        if after is not None:
+            query = query.where(p.c.id > after)
+        return list(self._conn.execute(query.order_by(p.c.id).limit(limit)).scalars().all())
 
     def list_history(self, process_instance_id: str) -> list[dict[str, Any]]:
         """The instance's history events in the order they were written."""
@@ -766,27 +875,46 @@ class StoreTransaction:
 
     # -- set-wise work on many instances ------------------------------------------------------
     def get_process_instances(
-        self, ids: Sequence[str], *, lock: bool = False, columns: Sequence[str] | None = None
+        self, ids: Sequence[str], *, columns: Sequence[str] | None = None
     ) -> list[dict[str, Any]]:
-        """The rows of these instances (``lock``: for this transaction; PostgreSQL FOR UPDATE,
-        while SQLite's IMMEDIATE transaction already serialises writers)."""
-        p = process_instances
-        selected = [p.c[c] for c in columns] if columns else [p]
-        query = select(*selected).where(self._in_ids(p.c.id, ids)).order_by(p.c.id)
-        key = f"instances:{lock}:{','.join(columns or ())}"
-        statement = query.with_for_update() if lock else query
-        return self._fetch(key, statement, {"ids": self._ids_param(ids)})
+        """The rows of these instances (only ``columns``, if given)."""
+        statement = _instances_statement(self._postgres, tuple(columns or ()))
+        return _dicts(self._conn.execute(statement, {"ids": self._ids_param(ids)}))
 
-    def load_rows_of_instances(
-        self, table: str, process_instance_ids: Sequence[str], columns: Sequence[str] | None = None
-    ) -> list[dict[str, Any]]:
-        """The rows of ``table`` that belong to these instances (only ``columns``, if given:
-        cheaper when the caller needs a few plain ones)."""
-        t = _table(table)
-        selected = [t.c[c] for c in columns] if columns else [t]
-        query = select(*selected).where(self._in_ids(t.c.process_instance_id, process_instance_ids))
-        key = f"rows_of:{table}:{','.join(columns or ())}"
-        return self._fetch(key, query, {"ids": self._ids_param(process_instance_ids)})
+    def migration_shapes(
+        self, ids: Sequence[str], definition_id: str
+    ) -> list[tuple[str | None, ...]]:
+        """Those of these instances that are live instances of ``definition_id``, locked for
+        this transaction (PostgreSQL FOR UPDATE; SQLite's IMMEDIATE transaction already
+        serialises writers), each as ``(id, *shape)``: per table, its rows as sorted text
+        (None: no rows). Elements count with their parent's element, state and whether they
+        are a multi-instance activity's inner instances; jobs and subscriptions by kind and
+        element; join tokens by gateway and flow; incidents by element. Instances with equal
+        shapes migrate alike. Built in the database: reading the rows would cost more."""
+        params = {"ids": self._ids_param(ids), "definition_id": definition_id}
+        result = self._conn.execute(_shapes_statement(self._postgres), params)
+        return [tuple(row) for row in result.all()]
+
+    def insert_history_of_instances(
+        self,
+        process_instance_ids: Sequence[str],
+        *,
+        event: str,
+        data: Mapping[str, Any],
+        timestamp: datetime,
+        id_prefix: str,
+    ) -> None:
+        """One ``event`` with the same ``data`` in the history of each of these instances (a
+        set-wise operation's): one statement that builds the rows in the database, with the
+        data encoded once. The events' ids are ``<id_prefix>.<n>``."""
+        params = {
+            "ids": self._ids_param(process_instance_ids),
+            "id_prefix": id_prefix,
+            "event": json_dumps(event),
+            "data": json_dumps(data),
+            "timestamp": timestamp,
+        }
+        self._conn.execute(_shared_history_statement(self._postgres), params)
 
     def update_where(
         self,
@@ -798,32 +926,64 @@ class StoreTransaction:
     ) -> int:
         """Set ``values`` (and bump ``revision``) on the rows of these instances whose columns
         equal ``equals``; returns how many rows changed. One statement for any number of rows."""
-        t, conditions = _where_equal(table, equals or {})
-        unknown = set(values) - set(t.c.keys())
+        equals = equals or {}
+        t = _table(table)
+        unknown = (set(values) | set(equals)) - set(t.c.keys())
         if unknown:
             raise InvalidArgumentError(f"{table} has no column {', '.join(sorted(unknown))}")
-        if self._conn.dialect.name == "sqlite":
-            # Without statistics SQLite would drive the statement by the index of an `equals`
-            # column (all rows of an element, of a version) instead of the instances' ids.
-            conditions = [t.c[name].concat("") == value for name, value in (equals or {}).items()]
-        key = t.c.id if table == "process_instances" else t.c.process_instance_id
-        statement = (
-            t.update()
-            .where(self._in_ids(key, process_instance_ids), *conditions)
-            .values(**values, revision=t.c.revision + 1)
-        )
-        return int(self._conn.execute(statement).rowcount)
+        statement = _update_where_statement(self._postgres, table, tuple(values), tuple(equals))
+        params = {
+            "ids": self._ids_param(process_instance_ids),
+            **values,
+            **{f"equals_{name}": value for name, value in equals.items()},
+        }
+        return int(self._conn.execute(statement, params).rowcount)
 
     # -- operations -------------------------------------------------------------------------
     def list_operation_items(
-        self, operation_id: str, state: str | None = None, limit: int | None = None
+        self,
+        operation_id: str,
+        state: str | None = None,
+        limit: int | None = None,
+        *,
+        after_position: int | None = None,
+        columns: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """The items of an operation (in position order), optionally of one state."""
+        """The items of an operation (in position order), optionally of one state;
+        ``after_position`` and ``limit`` page through them (keyset pagination). ``columns``:
+        only these (lighter rows for a long listing)."""
         o = operation_items
-        query = select(o).where(o.c.operation_id == operation_id)
+        query = select(*([o.c[c] for c in columns] if columns else [o])).where(
+            o.c.operation_id == operation_id
+        )
         if state is not None:
             query = query.where(o.c.state == state)
+        if after_position is not None:
+            query = query.where(o.c.position > after_position)
         return _dicts(self._conn.execute(query.order_by(o.c.position).limit(limit)))
+
+    def insert_operation_items(
+        self,
+        operation_id: str,
+        process_instance_ids: Sequence[str],
+        *,
+        first_position: int,
+        state: str,
+        updated_at: datetime | None,
+        reason: str | None = None,
+    ) -> None:
+        """Items of an operation for these instances, all in one ``state`` with one
+        ``reason``, at consecutive positions from ``first_position`` (their ids are
+        ``<operation_id>:<position>``): one statement that builds the rows in the database."""
+        params = {
+            "ids": self._ids_param(process_instance_ids),
+            "operation_id": operation_id,
+            "first_position": first_position,
+            "state": state,
+            "reason": reason,
+            "updated_at": updated_at,
+        }
+        self._conn.execute(_items_statement(self._postgres), params)
 
     def count_operation_items(self, operation_id: str) -> dict[str, int]:
         """How many items of an operation are in each state."""
@@ -894,6 +1054,171 @@ class StoreTransaction:
         return _dicts(self._conn.execute(query))
 
 
+# -- statements of set-wise work on many instances ----------------------------------------------
+# Built once per dialect, with the instances' ids bound as ONE parameter named "ids" (a JSON
+# array on SQLite, an array on PostgreSQL): thousands of ids cost neither compile time nor driver
+# parameters. Their values are bound at execution: a statement built around a big value would
+# keep it alive in SQLAlchemy's reference cycles until the next full garbage collection.
+def _id_rows(postgres: bool) -> tuple[FromClause, ColumnElement[Any], ColumnElement[Any]]:
+    """The ids as rows: (the rows, the id column, its 0-based position column)."""
+    if postgres:
+        rows = (
+            func.unnest(bindparam("ids", type_=ARRAY(String)))
+            .table_valued("value", with_ordinality="n")
+            .render_derived()
+        )
+        return rows, rows.c.value, rows.c.n - 1
+    rows = func.json_each(bindparam("ids", type_=String)).table_valued("value", "key")
+    return rows, rows.c.value, rows.c.key
+
+
+def _in_ids(postgres: bool, column: ColumnElement[Any]) -> ColumnElement[bool]:
+    if postgres:
+        return column == any_(bindparam("ids", type_=ARRAY(String)))
+    rows, value, _ = _id_rows(postgres)
+    return column.in_(select(value).select_from(rows))
+
+
+@lru_cache(maxsize=16)
+def _instances_statement(postgres: bool, columns: tuple[str, ...]) -> Select[Any]:
+    p = process_instances
+    selected = [p.c[c] for c in columns] if columns else [p]
+    return select(*selected).where(_in_ids(postgres, p.c.id)).order_by(p.c.id)
+
+
+@lru_cache(maxsize=2)
+def _shapes_statement(postgres: bool) -> Select[Any]:
+    p, e, parent = process_instances, element_instances, element_instances.alias("parent")
+
+    def listed(item: ColumnElement[str], source: FromClause, table: Table) -> Any:
+        mine = table.c.process_instance_id == p.c.id
+        if postgres:
+            return (
+                select(func.aggregate_strings(item, ";").aggregate_order_by(item))
+                .select_from(source)
+                .where(mine)
+                .scalar_subquery()
+            )
+        # SQLite before 3.44 has no ORDER BY inside group_concat, which concatenates in the
+        # order of its input. (Were the order ever lost, equal shapes could only split into
+        # more groups, never merge unequal ones.)
+        rows = (
+            select(item.label("item"))
+            .select_from(source)
+            .where(mine)
+            .order_by(item)
+            .correlate(p)
+            .subquery()
+        )
+        return select(func.aggregate_strings(rows.c.item, ";")).scalar_subquery()
+
+    def joined(*columns: ColumnElement[str]) -> ColumnElement[str]:
+        out = columns[0]
+        for column in columns[1:]:
+            out = out + "|" + column
+        return out
+
+    many = case((e.c.loop_counter.is_(None), ""), else_="*")
+    s, t = event_subscriptions, join_tokens
+    shape = [
+        listed(
+            joined(e.c.element_id, func.coalesce(parent.c.element_id, ""), e.c.state, many),
+            e.outerjoin(parent, parent.c.id == e.c.parent_id),
+            e,
+        ),
+        listed(joined(jobs.c.kind, jobs.c.element_id), jobs, jobs),
+        listed(joined(s.c.kind, s.c.element_id), s, s),
+        listed(joined(t.c.element_id, t.c.flow_id), t, t),
+        listed(incidents.c.element_id, incidents, incidents),
+    ]
+    return (
+        select(p.c.id, *shape)
+        .where(
+            _in_ids(postgres, p.c.id),
+            p.c.definition_id == bindparam("definition_id"),
+            p.c.state.in_(RUNNING_INSTANCE_STATES),
+        )
+        .order_by(p.c.id)
+        .with_for_update(of=p)
+    )
+
+
+@lru_cache(maxsize=2)
+def _shared_history_statement(postgres: bool) -> Insert:
+    rows, instance_id, position = _id_rows(postgres)
+    event_id = bindparam("id_prefix", type_=String) + "." + position.cast(String)
+    # The packed form of one event, as insert_history writes it: [[id, event,
+    # element_instance_id, element_id, data, timestamp-if-not-the-row's]].
+    events = (
+        literal('[["', String)
+        + event_id
+        + literal('",', String)
+        + bindparam("event", type_=String)
+        + literal(",null,null,", String)
+        + bindparam("data", type_=String)
+        + literal(",null]]", String)
+    )
+    moment = bindparam("timestamp", type_=history.c.timestamp.type)
+    return history.insert().from_select(
+        ["id", "process_instance_id", "timestamp", "events"],
+        select(event_id, instance_id, moment, events).select_from(rows),
+    )
+
+
+@lru_cache(maxsize=2)
+def _items_statement(postgres: bool) -> Insert:
+    o = operation_items
+    rows, instance_id, offset = _id_rows(postgres)
+    position = bindparam("first_position", type_=Integer) + offset
+    operation = bindparam("operation_id", type_=String)
+    return o.insert().from_select(
+        [
+            "id",
+            "operation_id",
+            "process_instance_id",
+            "position",
+            "state",
+            "reason",
+            "updated_at",
+            "revision",
+        ],
+        select(
+            operation + ":" + position.cast(String),
+            operation,
+            instance_id,
+            position,
+            bindparam("state", type_=String),
+            bindparam("reason", type_=Text),
+            bindparam("updated_at", type_=o.c.updated_at.type),
+            literal(1, Integer),
+        ).select_from(rows),
+    )
+
+
+@lru_cache(maxsize=64)
+def _update_where_statement(
+    postgres: bool, table: str, values: tuple[str, ...], equals: tuple[str, ...]
+) -> Update:
+    t = _TABLES[table]
+    if postgres:
+        conditions = [t.c[name] == bindparam(f"equals_{name}") for name in equals]
+    else:
+        # Without statistics SQLite would drive the statement by the index of an `equals`
+        # column (all rows of an element, of a version) instead of the instances' ids.
+        conditions = [t.c[name].concat("") == bindparam(f"equals_{name}") for name in equals]
+    key = t.c.id if table == "process_instances" else t.c.process_instance_id
+    return (
+        t.update()
+        .where(_in_ids(postgres, key), *conditions)
+        .values(
+            {
+                **{name: bindparam(name, type_=t.c[name].type) for name in values},
+                "revision": t.c.revision + 1,
+            }
+        )
+    )
+
+
 def _where_equal(table: str, equals: Mapping[str, Any]) -> tuple[Table, list[ColumnElement[bool]]]:
     t = _table(table)
     unknown = set(equals) - set(t.c.keys())
@@ -922,6 +1247,16 @@ class Store:
         self._engine = _create_engine(parsed)
         #: The URL in use, password hidden.
         self.url: str = parsed.render_as_string(hide_password=True)
+        # Each thread keeps its connection between transactions: a pool checkout and return
+        # per command cost more than a small command's whole transaction.
+        self._connections: dict[tuple[int, int], _KeptConnection] = {}
+        self._connections_lock = threading.Lock()
+        self._checkpointer = (
+            _WalCheckpointer(parsed.database)
+            if parsed.get_backend_name() == "sqlite"
+            and parsed.database not in (None, "", ":memory:")
+            else None
+        )
         try:
             self._migrate()
         except SQLAlchemyError as exc:
@@ -944,22 +1279,63 @@ class Store:
         lock; such a transaction must not write.
         """
         try:
-            with self._engine.connect() as conn:
-                if read_only:
-                    conn.execution_options(**{_READ_ONLY: True})
-                with conn.begin():
-                    yield StoreTransaction(conn)
+            kept = self._kept_connection()
+            if _in_transaction(kept.conn):
+                # A transaction opened inside another on the same thread: its own connection.
+                with self._engine.connect() as conn:
+                    yield from _run_transaction(conn, read_only)
+                return
+            kept.last_used = time.monotonic()
+            yield from _run_transaction(kept.conn, read_only)
         except SQLAlchemyError as exc:
             raise _translate(exc) from exc
+        if self._checkpointer is not None and not read_only:
+            self._checkpointer.note_commit()
+
+    def _kept_connection(self) -> _KeptConnection:
+        key = (os.getpid(), threading.get_ident())
+        kept = self._connections.get(key)
+        if kept is not None:
+            conn = kept.conn
+            stale = (
+                self._engine.dialect.name == "postgresql"
+                and time.monotonic() - kept.last_used > _IDLE_RECHECK_SECONDS
+            )
+            if not (conn.closed or conn.invalidated or stale):
+                return kept
+            # A new checkout pings the server (pool_pre_ping) after a lost or idle connection.
+            if not conn.in_transaction():
+                conn.close()
+        kept = _KeptConnection(self._engine.connect())
+        with self._connections_lock:
+            self._close_connections_of_ended_threads()
+            self._connections[key] = kept
+        return kept
+
+    def _close_connections_of_ended_threads(self) -> None:
+        alive = {thread.ident for thread in threading.enumerate()}
+        pid = os.getpid()
+        for key in [k for k in self._connections if k[0] != pid or k[1] not in alive]:
+            kept = self._connections.pop(key)
+            if key[0] == pid:  # a parent process's connection is not ours to close
+                kept.conn.close()
 
     def dispose(self) -> None:
-        """Close every pooled connection. The Store can still be used; it reconnects."""
+        """Close every connection. The Store can still be used; it reconnects."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+        with self._connections_lock:
+            kept, self._connections = self._connections, {}
+        pid = os.getpid()
+        for (owner, _), connection in kept.items():
+            if owner == pid:
+                connection.conn.close()
         self._engine.dispose()
 
     def _migrate(self) -> None:
         # The fast path, a read, is all that an up-to-date database costs.
         with self._engine.connect() as conn:
-            conn.execution_options(**{_READ_ONLY: True})
+            conn.info[_READ_ONLY] = True
             if _current_revision(conn) == HEAD_REVISION:
                 return
         with self._engine.begin() as conn:
@@ -976,6 +1352,130 @@ class Store:
                 _create_head(conn)
             elif revision != HEAD_REVISION:
                 _upgrade(conn)
+
+
+# A kept PostgreSQL connection idle longer than this is checked out anew, so the pool's
+# pre-ping finds a connection the server dropped meanwhile (SQLite has no server to lose).
+_IDLE_RECHECK_SECONDS = 30.0
+
+
+class _WalCheckpointer:
+    """Checkpoints a SQLite file's write-ahead log from a background thread.
+
+    Commits append pages to the WAL; a checkpoint copies them back into the database file and
+    syncs both files. SQLite runs it inside the commit that crosses ``wal_autocheckpoint``, so
+    one command in every few dozen waited for two fsyncs. This thread checkpoints (PASSIVE:
+    never blocking a writer) while commands go on; the connections' own autocheckpoint stays
+    as a safety net at a higher mark (``_WAL_AUTOCHECKPOINT_PAGES``). The thread starts with the
+    first commit and ends after a quiet spell, so an idle or forgotten Store holds no thread.
+    """
+
+    INTERVAL_SECONDS = 0.05
+    QUIET_SECONDS = 2.0
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._commits = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def note_commit(self) -> None:
+        self._commits += 1
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            with self._lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._stopping.clear()
+                    self._thread = threading.Thread(
+                        target=self._run, name="midflight-wal-checkpoint", daemon=True
+                    )
+                    self._thread.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._stopping.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _run(self) -> None:
+        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            # The thread starts for a commit: the first round always checkpoints.
+            seen: int | None = None
+            quiet = 0.0
+            while not self._stopping.wait(self.INTERVAL_SECONDS):
+                if self._commits == seen:
+                    quiet += self.INTERVAL_SECONDS
+                    if quiet >= self.QUIET_SECONDS:
+                        return
+                    continue
+                seen, quiet = self._commits, 0.0
+                # An error (another process checkpointing, say): the next round catches up.
+                with suppress(sqlite3.Error):
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            connection.close()
+
+
+class _KeptConnection:
+    __slots__ = ("conn", "last_used")
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.last_used = time.monotonic()
+
+
+def _run_transaction(conn: Connection, read_only: bool) -> Iterator[StoreTransaction]:
+    if conn.dialect.name != "sqlite":
+        with conn.begin():
+            yield StoreTransaction(conn)
+        return
+    # SQLite: BEGIN and COMMIT go straight to the driver, SQLAlchemy's transaction bookkeeping
+    # costs more than a small command's statements. A statement sent through SQLAlchemy inside
+    # opens its transaction on top, which _sqlite_on_begin joins to this one.
+    driver = _driver(conn)
+    _sqlite_execute(conn, "BEGIN" if read_only else "BEGIN IMMEDIATE")
+    try:
+        yield StoreTransaction(conn)
+    except BaseException:
+        _sqlite_end(conn, driver, commit=False)
+        raise
+    _sqlite_end(conn, driver, commit=True)
+
+
+def _sqlite_end(conn: Connection, driver: Any, *, commit: bool) -> None:
+    try:
+        if driver.in_transaction:  # an error may have ended it already
+            _sqlite_execute(conn, "COMMIT" if commit else "ROLLBACK")
+    finally:
+        if conn.in_transaction():
+            # SQLAlchemy's own view of the transaction: the driver has none left, so ending it
+            # sends nothing.
+            if commit:
+                conn.commit()
+            else:
+                conn.rollback()
+
+
+def _in_transaction(conn: Connection) -> bool:
+    return conn.in_transaction() or (
+        conn.dialect.name == "sqlite" and bool(_driver(conn).in_transaction)
+    )
+
+
+def _driver(conn: Connection) -> Any:
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    return driver
+
+
+def _sqlite_execute(conn: Connection, sql: str) -> None:
+    try:
+        _driver(conn).execute(sql)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, (), exc, DBAPIError) from exc
 
 
 def _table_exists(conn: Connection, name: str) -> bool:
@@ -1058,15 +1558,22 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # power cut may only lose the last commits, and it saves an fsync per commit.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Checkpoints are _WalCheckpointer's; a commit runs one only if the WAL grows past this.
+    cursor.execute(f"PRAGMA wal_autocheckpoint={_WAL_AUTOCHECKPOINT_PAGES}")
     cursor.close()
+
+
+_WAL_AUTOCHECKPOINT_PAGES = 10_000  # 40 MB with 4 KB pages
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
     # A deferred transaction that reads and then writes cannot wait for the write lock (its
     # snapshot may be stale), it fails at once with "database is locked". BEGIN IMMEDIATE takes
     # the write lock up front, so concurrent writers queue on the busy timeout instead.
-    read_only = conn.get_execution_options().get(_READ_ONLY, False)
-    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    # The flag is taken, not read: a transaction that does not set it again writes.
+    read_only = conn.info.pop(_READ_ONLY, False)
+    if not _driver(conn).in_transaction:  # else: inside a Store.transaction, which began it
+        _sqlite_execute(conn, "BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 # Errors that mean "another transaction got there first". PostgreSQL SQLSTATEs: serialization
