@@ -730,6 +730,8 @@ def test_definitions(store: Store) -> None:
     with store.transaction() as tx:
         assert tx.max_version("order") == 3
         assert found(tx.find_definition("order"))["id"] == "order:3"
+        assert "xml" not in found(tx.find_definition("order"))  # get_definition has it
+        assert found(tx.get_definition("order:3"))["xml"]
         assert found(tx.find_definition("order", version=1))["id"] == "order:1"
         assert found(tx.find_definition("order", version_tag="v1"))["id"] == "order:2"
         assert tx.find_definition("order", version=3, version_tag="v1") is None

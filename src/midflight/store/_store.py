@@ -181,7 +181,9 @@ def _find_definition_statement(by_version: bool, by_tag: bool) -> Select[Any]:
         conditions.append(d.c.version == bindparam("version"))
     if by_tag:
         conditions.append(d.c.version_tag == bindparam("version_tag"))
-    return select(d).where(*conditions).order_by(d.c.version.desc()).limit(1)
+    # Without the XML: every start looks its definition up, and the model is parsed once.
+    columns = [c for c in d.columns if c.name != "xml"]
+    return select(*columns).where(*conditions).order_by(d.c.version.desc()).limit(1)
 
 
 _FIND_DEFINITION: dict[tuple[bool, bool], Select[Any]] = {
@@ -669,7 +671,8 @@ class StoreTransaction:
         self, key: str, version: int | None = None, version_tag: str | None = None
     ) -> dict[str, Any] | None:
         """The definition of ``key`` with that version and/or tag; the latest one when neither
-        is given (or the latest with the tag, when only the tag is)."""
+        is given (or the latest with the tag, when only the tag is). Its row without ``xml``
+        (``get_definition`` has that)."""
         flags = (version is not None, version_tag is not None)
         params = {"key": key, "version": version, "version_tag": version_tag}
         found = self._fetch(f"find_definition:{flags}", _FIND_DEFINITION[flags], params)
