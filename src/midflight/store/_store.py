@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -374,26 +373,6 @@ def _guarded_plan(
     return _RowPlan(sql, (*columns, "id", "revision"), converters)
 
 
-_PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f-\uffff]*')
-
-
-def _json_word(value: Any) -> str:
-    """JSON for an id, name or None: written directly when it needs no escaping."""
-    if value is None:
-        return "null"
-    if isinstance(value, str) and _PLAIN.fullmatch(value):
-        return f'"{value}"'
-    return json_dumps(value)
-
-
-def _event_text(event: list[Any], shared: Mapping[int, str]) -> str:
-    data = shared.get(id(event[4]))
-    if data is None:
-        return json_dumps(event)
-    head = ",".join(_json_word(v) for v in event[:4])
-    return f"[{head},{data},{_json_word(event[5])}]"
-
-
 class StoreTransaction:
     """The row operations of one database transaction. Obtain it from ``Store.transaction()``."""
 
@@ -550,7 +529,8 @@ class StoreTransaction:
     def insert_history(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Append history events (dicts with id, process_instance_id, timestamp, event,
         element_instance_id, element_id, data); consecutive events of one instance are stored
-        together in one row."""
+        together in one row. (``_shared_history_statement`` writes the same packed form in SQL
+        for set-wise migration: change both together.)"""
         groups: list[list[Mapping[str, Any]]] = []
         for row in rows:
             if not groups or groups[-1][0]["process_instance_id"] != row["process_instance_id"]:
@@ -558,15 +538,6 @@ class StoreTransaction:
             groups[-1].append(row)
         if not groups:
             return
-        # Data shared by the events of many instances (a set-wise operation's) is encoded once.
-        shared: dict[int, str] = {}
-        if len(groups) > 1:
-            seen: set[int] = set()
-            for row in rows:
-                key = id(row["data"])
-                if row["data"] is not None and key in seen:
-                    shared.setdefault(key, json_dumps(row["data"]))
-                seen.add(key)
         packed = []
         for group in groups:
             first = group[0]
@@ -582,16 +553,12 @@ class StoreTransaction:
                 ]
                 for row in group
             ]
-            if shared and any(id(e[4]) in shared for e in events):
-                text = "[" + ",".join(_event_text(e, shared) for e in events) + "]"
-            else:
-                text = json_dumps(events)
             packed.append(
                 {
                     "id": first["id"],
                     "process_instance_id": first["process_instance_id"],
                     "timestamp": moment,
-                    "events": JsonText(text),
+                    "events": JsonText(json_dumps(events)),
                 }
             )
         self._insert_fast("history", packed)
