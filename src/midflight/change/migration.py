@@ -551,11 +551,11 @@ def _terminate_dropped(
     its behaviour (subscriptions, variables, listeners) is the source's."""
     target = ex.deployed
     before = _event_ids(ex)
-    ex.deployed, ex.process = source, source.process
+    ex.deployed = source  # its setter points process and plans at it too
     try:
         ex.terminate(instance)
     finally:
-        ex.deployed, ex.process = target, target.process
+        ex.deployed = target
     outcome.removed.append(instance.id)
     outcome.subscriptions_removed.extend(sorted(before - _event_ids(ex)))
 
@@ -651,7 +651,7 @@ def _event_targets(ex: Execution, instance: ElementInstance, node: FlowNode | No
         catches.add(node.id)
         if node.type is ElementType.EVENT_BASED_GATEWAY:
             catches.update(f.target_id for f in ex.process.outgoing_flows(node.id))
-    host = events.boundary_host_id(ex, instance, node)
+    host = events.boundary_host(node)
     if host is not None:
         catches.update(b.id for b in ex.process.boundary_events(host))
     if node.type in (

@@ -66,11 +66,6 @@ def boundary_host(node: FlowNode) -> str | None:
     return node.id if node.is_activity else None
 
 
-def boundary_host_id(ex: Execution, instance: ElementInstance, node: FlowNode) -> str | None:
-    """``boundary_host`` for an element instance (as migration asks)."""
-    return boundary_host(node)
-
-
 def open_scope(ex: Execution, instance: ElementInstance, node: FlowNode | None) -> None:
     """Register the subscriptions an instance owns as soon as it is active: those of its
     boundary events, then those of the event subprocesses it contains.
