@@ -1508,17 +1508,14 @@ class Engine:
         instance, in case the instance ended since the caller found it (a concurrent command
         completed it): what the command addresses ended with it.
         """
-        loaded = tx.load_instance(process_instance_id)
-        if loaded is None:
-            raise NotFoundError(f"no process instance '{process_instance_id}'")
-        record = ProcessInstanceRecord(**loaded[0])
+        state = self._locked_state(tx, process_instance_id)
+        record = state.instance
         if record.state not in _LIVE:
             if gone is not None:
                 raise NotFoundError(gone)
             raise ProcessEngineError(
                 f"process instance '{process_instance_id}' has ended ({record.state})"
             )
-        state = _instance_state(record, loaded[1])
         deployed = self._deployed_process(tx, record.definition_id)
         execution = Execution(state, deployed, self._ctx)
         result = action(execution)
@@ -1726,16 +1723,20 @@ class Engine:
         return found
 
     def _instance_record(
-        self, tx: StoreTransaction, process_instance_id: str, *, for_update: bool = False
+        self, tx: StoreTransaction, process_instance_id: str
     ) -> ProcessInstanceRecord:
-        row = (
-            tx.get_process_instance_for_update(process_instance_id)
-            if for_update
-            else tx.get_process_instance(process_instance_id)
-        )
+        row = tx.get_process_instance(process_instance_id)
         if row is None:
             raise NotFoundError(f"no process instance '{process_instance_id}'")
         return ProcessInstanceRecord(**row)
+
+    def _locked_state(self, tx: StoreTransaction, process_instance_id: str) -> InstanceState:
+        """The instance's row, locked for the transaction, and its live rows: one query for
+        the row and which tables hold rows, then the non-empty tables."""
+        loaded = tx.load_instance(process_instance_id)
+        if loaded is None:
+            raise NotFoundError(f"no process instance '{process_instance_id}'")
+        return _instance_state(ProcessInstanceRecord(**loaded[0]), loaded[1])
 
     def _load_state(self, tx: StoreTransaction, record: ProcessInstanceRecord) -> InstanceState:
         return _instance_state(record, tx.load_instance_rows(record.id))

@@ -318,7 +318,8 @@ def migrate_one(
     """Migrate one instance inside ``tx`` (raise to roll it back)."""
     source = engine._deployed_process(tx, plan.source_definition_id)
     target = engine._deployed_process(tx, plan.target_definition_id)
-    record = engine._instance_record(tx, process_instance_id, for_update=True)
+    state = engine._locked_state(tx, process_instance_id)
+    record = state.instance
     if record.definition_id != plan.source_definition_id:
         if operation_id is not None and _migrated_by(tx, process_instance_id, operation_id):
             return MigrationOutcome()  # a resumed batch: it moved before the crash, unrecorded
@@ -330,7 +331,6 @@ def migrate_one(
         raise ProcessEngineError(
             f"process instance '{process_instance_id}' has ended ({record.state})"
         )
-    state = engine._load_state(tx, record)
     before = snapshot(state)
     execution = Execution(state, target, engine._ctx)
     outcome = migrate_instance(execution, source, plan, execution.now)

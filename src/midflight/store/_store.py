@@ -368,6 +368,9 @@ def _guarded_plan(
         return _RowPlan(f"DELETE FROM {table.name} {where}", ("id", "revision"), converters)
     if columns is None:
         columns = tuple(name for name in converters if name not in ("id", "revision"))
+    unknown = set(columns) - set(converters)
+    if unknown:  # checked once: plans are cached per column set
+        raise InvalidArgumentError(f"{table.name} has no columns {sorted(unknown)}")
     assignments = "".join(f"{name} = {marker}, " for name in columns)
     sql = f"UPDATE {table.name} SET {assignments}revision = revision + 1 {where}"
     return _RowPlan(sql, (*columns, "id", "revision"), converters)
@@ -473,10 +476,6 @@ class StoreTransaction:
         """
         if rows:
             _statement(_UPDATE, table, "update")
-            if columns is not None:
-                unknown = set(columns) - {c.name for c in record_columns(_TABLES[table])}
-                if unknown:
-                    raise InvalidArgumentError(f"{table} has no columns {sorted(unknown)}")
             self._guarded("update", table, rows, None if columns is None else tuple(columns))
 
     def delete(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
