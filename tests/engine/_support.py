@@ -7,6 +7,7 @@ from typing import Any
 
 from midflight.engine import ActivityInstance, Engine, HistoryEntry
 from midflight.model import Definitions
+from midflight.runtime.state import ProcessInstanceRecord, root_element_instance
 
 START = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)  # a Monday
 
@@ -24,6 +25,19 @@ class Clock:
         """Move time forward by ``delta`` or by ``timedelta(**parts)``; returns the new now."""
         self.now += delta if delta is not None else timedelta(**parts)
         return self.now
+
+
+def instance_rows(engine: Engine, pid: str) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """The instance row and its live rows by table, as the engine loads them: the root element
+    instance, which has no row of its own, made from the instance row."""
+    with engine._store.transaction() as tx:
+        instance = tx.get_process_instance(pid)
+        assert instance is not None, f"no process instance {pid}"
+        rows = tx.load_instance_rows(pid)
+    if instance["state"] in ("ACTIVE", "SUSPENDED"):
+        root = root_element_instance(ProcessInstanceRecord(**instance)).row()
+        rows["element_instances"] = [root, *rows["element_instances"]]
+    return instance, rows
 
 
 ZEEBE_HEADER = (

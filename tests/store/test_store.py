@@ -278,6 +278,43 @@ def test_upgrading_a_database_keeps_its_rows(fresh_store_url: str) -> None:
         store.dispose()
 
 
+def test_upgrading_drops_the_root_element_rows_and_downgrading_brings_them_back(
+    fresh_store_url: str,
+) -> None:
+    # 0004: the instance row stands for the root element instance, which loses its own row.
+    config = Config()
+    config.set_main_option("script_location", str(store_module.MIGRATIONS_DIR))
+    engine = sqlalchemy.create_engine(fresh_store_url)
+    rows = "SELECT id, parent_id, element_id, element_type FROM element_instances ORDER BY id"
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            alembic.command.upgrade(config, "0003")
+            conn.execute(
+                metadata.tables["process_instances"].insert(),
+                [instance().row(), instance(id="pi-2", state="COMPLETED").row()],
+            )
+            conn.execute(
+                metadata.tables["element_instances"].insert(),
+                [
+                    element("pi-1", "order", parent_id=None, element_type="process").row(),
+                    element("ei-1", "review").row(),
+                ],
+            )
+            alembic.command.upgrade(config, "0004")
+            assert conn.execute(sqlalchemy.text(rows)).all() == [
+                ("ei-1", "pi-1", "review", "userTask")
+            ]
+            alembic.command.downgrade(config, "0003")
+            # the live instance gets its root back; the completed one had none
+            assert conn.execute(sqlalchemy.text(rows)).all() == [
+                ("ei-1", "pi-1", "review", "userTask"),
+                ("pi-1", None, "order", "process"),
+            ]
+    finally:
+        engine.dispose()
+
+
 def test_a_new_database_gets_the_head_schema(fresh_store_url: str) -> None:
     Store(fresh_store_url).dispose()
     engine = sqlalchemy.create_engine(fresh_store_url)

@@ -503,9 +503,15 @@ class Engine:
         the process instance when it is new (Camunda's setVariable).
         """
         checked = checked_variables(variables)
-        with self._tx() as tx:
+        process_instance_id: str | None = None
+        with self._tx(read_only=True) as tx:
             owner = tx.get_row("element_instances", scope_id)
-        process_instance_id = None if owner is None else str(owner["process_instance_id"])
+            if owner is not None:
+                process_instance_id = str(owner["process_instance_id"])
+            else:  # the root scope, which has no row of its own while its instance lives
+                instance = tx.get_process_instance(scope_id)
+                if instance is not None and instance["state"] in _LIVE:
+                    process_instance_id = scope_id
         if process_instance_id is None:
             raise NotFoundError(f"no live element instance or process instance '{scope_id}'")
 

@@ -47,11 +47,11 @@ from midflight.runtime.state import (
     ProcessInstanceRecord,
     ProcessInstanceState,
     Variable,
+    root_element_instance,
 )
 
 __all__ = ["DeployedProcess", "Execution", "FollowUp", "RuntimeContext"]
 
-PROCESS_ELEMENT_TYPE = "process"
 _BODY_TYPE = ElementType.MULTI_INSTANCE_BODY.value
 
 
@@ -169,15 +169,7 @@ class Execution:
         state = InstanceState(instance=record)
         state.changes.insert(record)
         execution = cls(state, deployed, ctx)
-        root = ElementInstance(
-            id=process_instance_id,
-            process_instance_id=process_instance_id,
-            parent_id=None,
-            element_id=deployed.process.id,
-            element_type=PROCESS_ELEMENT_TYPE,
-            state=ElementState.ACTIVE,
-            started_at=now,
-        )
+        root = root_element_instance(record)
         state.add(root)
         execution.history(
             "process.started",

@@ -23,6 +23,7 @@ __all__ = [
     "RECORD_TABLES",
     "ChangeSet",
     "ElementInstance",
+    "PROCESS_ELEMENT_TYPE",
     "ElementState",
     "EventSubscription",
     "HistoryEvent",
@@ -38,6 +39,7 @@ __all__ = [
     "UserTask",
     "Variable",
     "VisibleVariables",
+    "root_element_instance",
 ]
 
 
@@ -46,6 +48,9 @@ class ProcessInstanceState(StrEnum):
     SUSPENDED = "SUSPENDED"
     COMPLETED = "COMPLETED"
     CANCELED = "CANCELED"
+
+
+_LIVE_STATES = frozenset({ProcessInstanceState.ACTIVE, ProcessInstanceState.SUSPENDED})
 
 
 class ElementState(StrEnum):
@@ -256,6 +261,28 @@ for _cls in (*RECORD_TABLES, HistoryEvent):
     _give_row(_cls)
 
 
+#: ``element_type`` of the root element instance, the process instance itself.
+PROCESS_ELEMENT_TYPE = "process"
+
+
+def root_element_instance(instance: ProcessInstanceRecord) -> ElementInstance:
+    """The root element instance of ``instance``: the process, with the instance's id.
+
+    The store keeps no row for it (every command would write one more row and index entries
+    for what the instance row already says): its element is the definition's key, which is
+    the BPMN process id, and it is active as long as the instance is.
+    """
+    return ElementInstance(
+        instance.id,
+        instance.id,
+        None,
+        instance.definition_key,
+        PROCESS_ELEMENT_TYPE,
+        ElementState.ACTIVE,
+        instance.started_at,
+    )
+
+
 @dataclass(slots=True)
 class ChangeSet:
     """What one command did to the live state: rows to insert, update and delete, plus history."""
@@ -325,10 +352,16 @@ class InstanceState:
 
     @classmethod
     def load(cls, instance: ProcessInstanceRecord, records: list[Record]) -> InstanceState:
-        """Build the state from loaded rows (no changes recorded)."""
+        """Build the state from loaded rows (no changes recorded).
+
+        The root element instance of a live instance is not a stored row: the instance row
+        stands for it (``root_element_instance``), so it is added here unless given.
+        """
         state = cls(instance=instance)
         for record in records:
             state._index(record)
+        if instance.state in _LIVE_STATES and instance.id not in state.elements:
+            state._index(root_element_instance(instance))
         return state
 
     # -- generic row operations (the only place rows enter or leave the live state) --------

@@ -85,7 +85,7 @@ DEFAULT_URL = "sqlite:///./midflight.db"
 
 #: The newest migration in migrations/versions. Opening a database already at this revision
 #: skips Alembic altogether (importing it alone costs ~0.2 s); a test keeps it in step.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -257,6 +257,13 @@ def _stale(table: str, rows: Sequence[Mapping[str, Any]]) -> ConcurrentModificat
     return ConcurrentModificationError(
         f"{table} {ids}: changed or deleted by another transaction since it was read"
     )
+
+
+def _stored(table: str, rows: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+    """``rows`` less the root element instances, which have no row of their own."""
+    if table != "element_instances":
+        return rows
+    return [row for row in rows if row["parent_id"] is not None]
 
 
 def _equals(table: Table, filters: Mapping[str, Any]) -> list[ColumnElement[bool]]:
@@ -570,16 +577,20 @@ class StoreTransaction:
     ) -> None:
         """Write a command's changes: updates, then deletes, then inserts, tables in one order.
 
+        The root element instance of a process instance (the one without a parent) is no row:
+        the process instance row stands for it (``root_element_instance`` in the runtime), so
+        rows of it are passed over.
+
         Updates and deletes come first because they are what can fail on a concurrent change,
         and failing before the inserts wastes less work; a fixed table order makes concurrent
         transactions lock rows in the same order.
         """
         for name in sorted(updates, key=_rank):
-            self.update(name, updates[name])
+            self.update(name, _stored(name, updates[name]))
         for name in sorted(deletes, key=_rank):
-            self.delete(name, deletes[name])
+            self.delete(name, _stored(name, deletes[name]))
         for name in sorted(inserts, key=_rank):
-            self.insert(name, inserts[name])
+            self.insert(name, _stored(name, inserts[name]))
 
     # -- process instance state ---------------------------------------------------------------
     def get_process_instance(self, id: str) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conformance.harness import render_ids
+from tests.engine._support import instance_rows
 
 from midflight import ActivityInstance, Engine, ProcessDefinition
 from midflight.model import Definitions
@@ -76,10 +77,7 @@ def complete_job(engine: Engine, job_type: str, variables: Any = None, count: in
 def live_rows(engine: Engine, pid: str) -> dict[str, Any]:
     """Every live row of the instance, the instance row too (its revision left out: every
     command bumps it), each table sorted by id, revisions of rows too."""
-    with engine._store.transaction() as tx:
-        instance = tx.get_process_instance(pid)
-        rows = tx.load_instance_rows(pid)
-    assert instance is not None
+    instance, rows = instance_rows(engine, pid)
     instance = {k: v for k, v in instance.items() if k != "revision"}
     return {
         "process_instance": instance,
@@ -116,10 +114,8 @@ def malformations(engine: Engine, pid: str) -> list[str]:
     element instance whose parent is not an instance of its element's flow scope, an element
     the model lacks, tasks/jobs/subscriptions/incidents on instances that are gone or of
     another element or definition, variables on scopes that are gone. Empty when well formed."""
+    record, rows = instance_rows(engine, pid)
     with engine._store.transaction() as tx:
-        record = tx.get_process_instance(pid)
-        assert record is not None
-        rows = tx.load_instance_rows(pid)
         process = engine._deployed_process(tx, record["definition_id"]).process
     problems: list[str] = []
     elements = {e["id"]: e for e in rows["element_instances"]}

@@ -112,9 +112,10 @@ def states(engine: Engine) -> dict[str, tuple[Any, ...]]:
         for pid, events in conn.execute(select(history.c.process_instance_id, history.c.events)):
             # a row packs one command's events: [id, event, element instance, element, ...]
             marks[pid] += sum(1 for e in events if e[1] == "process.migrated")
+        # the root element instance has no row: the instance's process (its key) stands for it
         roots = dict(
             conn.execute(  # type: ignore[arg-type]
-                text("SELECT id, element_id FROM element_instances WHERE parent_id IS NULL")
+                text("SELECT id, definition_key FROM process_instances")
             ).all()
         )
     found: dict[str, tuple[Any, ...]] = {}

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conformance.harness import render_ids
+from tests.engine._support import instance_rows
 
 from midflight import ActivityInstance, Engine
 
@@ -92,10 +93,7 @@ def at_assess(engine: Engine, key: str = "Loan_Application") -> str:
 def live_rows(engine: Engine, pid: str) -> dict[str, Any]:
     """Every live row of the instance, the instance row too (its revision left out: every
     command bumps it), each table sorted by id."""
-    with engine._store.transaction() as tx:
-        instance = tx.get_process_instance(pid)
-        rows = tx.load_instance_rows(pid)
-    assert instance is not None
+    instance, rows = instance_rows(engine, pid)
     instance = {k: v for k, v in instance.items() if k != "revision"}
     return {
         "process_instance": instance,
