@@ -50,6 +50,39 @@ def test_user_tasks_are_queried_by_instance_element_and_assignee(two_step: Engin
     assert len(engine.user_tasks(process_instance_id=a, element_id="pay_out", assignee=None)) == 1
 
 
+def test_tasks_at_an_element_are_found_across_instances_scopes_and_loops(engine: Engine) -> None:
+    # user_tasks(element_id=...) alone goes through the element instances' index: tasks in a
+    # subprocess and the inner instances of a multi-instance task are found too, and only live
+    # tasks of that element, oldest first.
+    model = (
+        ProcessBuilder("review")
+        .start_event("s")
+        .sub_process("stage")
+        .start_event("stage_start")
+        .user_task("check")
+        .multi_instance(cardinality=2)
+        .end_event("stage_end")
+        .sub_process_done()
+        .user_task("sign")
+        .end_event("e")
+        .build()
+    )
+    deploy_one(engine, model)
+    first = engine.start_process("review").id
+    second = engine.start_process("review").id
+
+    checks = engine.user_tasks(element_id="check")
+    assert [t.process_instance_id for t in checks] == [first, first, second, second]
+    assert engine.user_tasks(element_id="sign") == []
+    assert engine.user_tasks(element_id="stage") == []  # a scope, not a task
+    assert engine.user_tasks(element_id="check", process_instance_id=second) == checks[2:]
+
+    for task in checks[:2]:
+        engine.complete_user_task(task.id)
+    assert [t.process_instance_id for t in engine.user_tasks(element_id="check")] == [second] * 2
+    assert [t.process_instance_id for t in engine.user_tasks(element_id="sign")] == [first]
+
+
 def test_claim_assigns_and_a_second_user_cannot_take_it(two_step: Engine) -> None:
     engine = two_step
     pid = engine.start_process("claim", {"clerk": None, "payers": None}).id

@@ -219,6 +219,19 @@ def _listing(table_name: str, columns: tuple[str, ...], limited: bool) -> Select
     """
     t = _TABLES[table_name]
     query = select(t).where(*(t.c[name] == bindparam(name) for name in columns))
+    if (
+        table_name == "user_tasks"
+        and "element_id" in columns
+        and "process_instance_id" not in columns
+    ):
+        # user_tasks has no index of its own on element_id (every task would write one more
+        # entry): the live element instances' (element_id, state) index finds the instances,
+        # and the tasks' process_instance_id index their tasks.
+        e = element_instances
+        at_element = select(e.c.process_instance_id).where(
+            e.c.element_id == bindparam("element_id")
+        )
+        query = query.where(t.c.process_instance_id.in_(at_element))
     query = query.order_by(t.c.created_at, t.c.id)
     return query.limit(bindparam("_limit", type_=Integer)) if limited else query
 

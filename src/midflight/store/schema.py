@@ -318,7 +318,8 @@ user_tasks = Table(
     _revision(),
     Index("ix_user_tasks_process_instance_id", "process_instance_id"),
     Index("ix_user_tasks_assignee", "assignee", **_where_set("assignee")),
-    Index("ix_user_tasks_element_id", "element_id"),
+    # No index on element_id: tasks at an element are found through the element instances'
+    # (element_id, state) index (StoreTransaction.list_user_tasks).
     **_CLUSTERED,
 )
 
