@@ -177,7 +177,7 @@ def test_history_rows_round_trip_every_history_event_field(store: Store) -> None
         for n in range(3)
     ]
     with store.transaction() as tx:
-        tx.insert_history([e.row() for e in events])
+        tx.insert_history([e.values() for e in events])
     with store.transaction() as tx:
         loaded = tx.list_history("pi-1")
     assert loaded == [e.row() for e in events]
@@ -574,7 +574,7 @@ def test_apply_writes_a_change_set(store: Store) -> None:
             [
                 HistoryEvent(
                     id=f"h-{i}", process_instance_id="pi-1", timestamp=NOW, event=name
-                ).row()
+                ).values()
                 for i, name in enumerate(["element.terminated", "element.activated"])
             ]
         )

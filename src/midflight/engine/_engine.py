@@ -1766,7 +1766,7 @@ class Engine:
                 target.setdefault(record.TABLE, []).append(record.row())
         tx.apply(inserts, updates, deletes)
         if changes.history:
-            tx.insert_history([event.row() for event in changes.history])
+            tx.insert_history([event.values() for event in changes.history])
 
 
 # ----------------------------------------------------------------------------------------------

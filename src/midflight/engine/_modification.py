@@ -18,6 +18,7 @@ from midflight.engine._migration import Selection
 from midflight.engine._types import ActivityInstance, ProcessInstance
 from midflight.errors import InvalidArgumentError, NotFoundError, ProcessEngineError
 from midflight.runtime.execution import Execution, FollowUp
+from midflight.runtime.state import HistoryEvent
 from midflight.runtime.variables import checked_variables
 
 if TYPE_CHECKING:
@@ -630,19 +631,14 @@ def _undo_instance(
             {t: r for t, r in live.items() if r},
         )
     now = engine._now()
-    tx.insert_history(
-        [
-            {
-                "id": engine._ctx.new_id(),
-                "process_instance_id": process_instance_id,
-                "timestamp": now,
-                "event": "operation.undone",
-                "element_instance_id": None,
-                "element_id": None,
-                "data": {"operation_id": operation_id},
-            }
-        ]
+    undone = HistoryEvent(
+        engine._ctx.new_id(),
+        process_instance_id,
+        now,
+        "operation.undone",
+        data={"operation_id": operation_id},
     )
+    tx.insert_history([undone.values()])
 
 
 def _refuse_locked_jobs(

@@ -88,6 +88,10 @@ class Record:
         cls = type(self)
         return dict(zip(cls._ROW_NAMES, cls._ROW_VALUES(self), strict=True))
 
+    def values(self) -> tuple[Any, ...]:
+        """Every field's value, in order: ``row()`` without the names."""
+        return type(self)._ROW_VALUES(self)
+
 
 @dataclass(slots=True, eq=False)
 class ProcessInstanceRecord(Record):

@@ -272,6 +272,16 @@ def _stale(table: str, rows: Sequence[Mapping[str, Any]]) -> ConcurrentModificat
     )
 
 
+def _packed_history(first: Sequence[Any], events: list[list[Any]]) -> dict[str, Any]:
+    """The history row of one instance's consecutive events (``first`` the first of them)."""
+    return {
+        "id": first[0],
+        "process_instance_id": first[1],
+        "timestamp": first[2],
+        "events": JsonText(json_dumps(events)),
+    }
+
+
 def _stored(table: str, rows: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
     """``rows`` less the root element instances, which have no row of their own."""
     if table != "element_instances":
@@ -545,42 +555,35 @@ class StoreTransaction:
         if stale:
             raise _stale(table, stale)
 
-    def insert_history(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Append history events (dicts with id, process_instance_id, timestamp, event,
-        element_instance_id, element_id, data); consecutive events of one instance are stored
-        together in one row. (``_shared_history_statement`` writes the same packed form in SQL
-        for set-wise migration: change both together.)"""
-        groups: list[list[Mapping[str, Any]]] = []
-        for row in rows:
-            if not groups or groups[-1][0]["process_instance_id"] != row["process_instance_id"]:
-                groups.append([])
-            groups[-1].append(row)
-        if not groups:
-            return
+    def insert_history(self, events: Sequence[Sequence[Any]]) -> None:
+        """Append history events, each the tuple (id, process_instance_id, timestamp, event,
+        element_instance_id, element_id, data) — a ``HistoryEvent``'s values, which the hot
+        path passes without building a dict per event. Consecutive events of one instance are
+        stored together in one row.
+        (``_shared_history_statement`` writes the same packed form in SQL for set-wise
+        migration: change both together.)"""
         packed = []
-        for group in groups:
-            first = group[0]
-            moment = first["timestamp"]
-            events = [
+        first: Sequence[Any] | None = None
+        group: list[list[Any]] = []
+        for values in events:
+            if first is None or first[1] != values[1]:
+                if first is not None:
+                    packed.append(_packed_history(first, group))
+                first, group = values, []
+            moment = values[2]
+            group.append(
                 [
-                    row["id"],
-                    row["event"],
-                    row["element_instance_id"],
-                    row["element_id"],
-                    row["data"],
-                    None if row["timestamp"] == moment else row["timestamp"].isoformat(),
+                    values[0],
+                    values[3],
+                    values[4],
+                    values[5],
+                    values[6],
+                    None if moment == first[2] else moment.isoformat(),
                 ]
-                for row in group
-            ]
-            packed.append(
-                {
-                    "id": first["id"],
-                    "process_instance_id": first["process_instance_id"],
-                    "timestamp": moment,
-                    "events": JsonText(json_dumps(events)),
-                }
             )
-        self._insert_fast("history", packed)
+        if first is not None:
+            packed.append(_packed_history(first, group))
+            self._insert_fast("history", packed)
 
     def apply(
         self,
