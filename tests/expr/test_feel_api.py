@@ -204,3 +204,25 @@ def test_from_ai_returns_the_value_the_agent_supplies() -> None:
         "joyce@example.org"
     )
     assert evaluate_feel("fromAi(toolCall.missing)", tool_call) is None
+
+
+def test_names_with_a_keyword_are_read_as_one_name_when_declared() -> None:
+    # without being told, "and" is the operator ...
+    assert compile_feel("shipping and handling").evaluate({"shipping": True, "handling": True})
+    # ... declared, it is part of the name (DMN: names are resolved against those in scope)
+    declared = compile_feel("shipping and handling * 2", names=["shipping and handling"])
+    assert declared.evaluate({"shipping and handling": 5}) == Decimal(10)
+    # evaluate_feel declares the variables it is given; its cache keeps the two readings apart
+    assert evaluate_feel("a and b", {"a and b": 7}) == Decimal(7)
+    assert evaluate_feel("a and b", {"a": True, "b": False}) is False
+    assert evaluate_feel("a and b", {"a and b": 7}) == Decimal(7)
+    # names without a keyword need no declaring, and backticks quote anything
+    assert compile_feel("unit price * 2").evaluate({"unit price": 3}) == Decimal(6)
+    assert compile_feel("`a and b` + 1").evaluate({"a and b": 1}) == Decimal(2)
+
+
+def test_unary_tests_read_names_with_spaces() -> None:
+    assert evaluate_unary_tests("< credit limit", 5, {"credit limit": 10}) is True
+    assert evaluate_unary_tests("[low and high]", 5, {"low and high": 5}) is True  # a list of it
+    assert evaluate_unary_tests("= min and max", 5, {"min and max": 5}) is True
+    assert parse_unary_tests("> x and y", names=["x and y"]).evaluate(5, {"x and y": 1}) is True

@@ -35,6 +35,11 @@ PARSE_ERRORS: list[tuple[str, int, str]] = [
     ("[1..2", 5, "expected ']', ')' or '['"),
     ('substring(string: "a", string: "b")', 23, "given twice"),
     ("x.", 2, "expected a name"),
+    ("{a: 1}.", 7, "expected a name"),
+    ("`first name", 0, "backticks must be closed"),
+    ("``", 0, "backticks must be closed"),
+    ("first name name2 1", 17, "expected end of expression"),
+    ("x.first name (", 14, "expected an expression"),
 ]
 
 

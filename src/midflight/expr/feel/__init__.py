@@ -34,7 +34,7 @@ items built in total raise ``ExpressionError``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,7 @@ from midflight.expr.feel._evaluator import (
     compile_expression,
     compile_tests,
 )
+from midflight.expr.feel._parser import keyword_names
 from midflight.expr.feel._temporal import YearsMonthsDuration
 from midflight.expr.feel._values import FeelFunction, Range
 
@@ -65,33 +66,49 @@ _CACHED_LENGTH = 2_000
 
 
 @functools.lru_cache(maxsize=1024)
-def _cached(source: str) -> FeelExpression:
-    return compile_expression(source)
+def _cached(source: str, names: tuple[str, ...]) -> FeelExpression:
+    return compile_expression(source, names)
 
 
 @functools.lru_cache(maxsize=1024)
-def _cached_tests(source: str) -> UnaryTestsExpression:
-    return compile_tests(source)
+def _cached_tests(source: str, names: tuple[str, ...]) -> UnaryTestsExpression:
+    return compile_tests(source, names)
 
 
-def compile_feel(expression: str) -> FeelExpression:
-    """Parse ``expression`` once; ``ExpressionError`` with the 0-based ``position`` if invalid."""
-    return compile_expression(expression)
+def _declared(variables: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The variable names the parser must be told of (a keyword among their words)."""
+    if not variables or not isinstance(variables, Mapping):
+        return ()
+    return keyword_names(variables)
+
+
+def compile_feel(expression: str, *, names: Iterable[str] = ()) -> FeelExpression:
+    """Parse ``expression`` once; ``ExpressionError`` with the 0-based ``position`` if invalid.
+
+    ``names`` declares variables whose names have a keyword among their words
+    (``shipping and handling``), so the parser reads them as one name; names with spaces but
+    no keyword (``first name``) need no declaring.
+    """
+    return compile_expression(expression, tuple(names))
 
 
 def evaluate_feel(
     expression: str, variables: Mapping[str, Any] | None = None, *, now: datetime | None = None
 ) -> Any:
-    """Compile (cached) and evaluate ``expression`` against ``variables``."""
+    """Compile (cached) and evaluate ``expression`` against ``variables`` (whose names are
+    the names in scope, so ``shipping and handling`` is read as one when it is one of them)."""
+    names = _declared(variables)
     compiled = (
-        _cached(expression) if len(expression) <= _CACHED_LENGTH else compile_feel(expression)
+        _cached(expression, names)
+        if len(expression) <= _CACHED_LENGTH
+        else compile_feel(expression, names=names)
     )
     return compiled.evaluate(variables, now=now)
 
 
-def parse_unary_tests(text: str) -> UnaryTestsExpression:
+def parse_unary_tests(text: str, *, names: Iterable[str] = ()) -> UnaryTestsExpression:
     """Compile DMN unary tests: ``< 5``, ``[1..3]``, ``"a","b"``, ``not("x")``, ``-``."""
-    return compile_tests(text)
+    return compile_tests(text, tuple(names))
 
 
 def evaluate_unary_tests(
@@ -102,5 +119,8 @@ def evaluate_unary_tests(
     now: datetime | None = None,
 ) -> bool | None:
     """Whether ``input_value`` passes the unary tests ``text`` (None: undecidable, no match)."""
-    compiled = _cached_tests(text) if len(text) <= _CACHED_LENGTH else compile_tests(text)
+    names = _declared(variables)
+    compiled = (
+        _cached_tests(text, names) if len(text) <= _CACHED_LENGTH else compile_tests(text, names)
+    )
     return compiled.evaluate(input_value, variables, now=now)

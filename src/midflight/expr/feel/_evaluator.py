@@ -765,16 +765,22 @@ class UnaryTestsExpression:
 _FUNCTION_NAMES = frozenset(BUILTINS)
 
 
-def compile_expression(source: str) -> FeelExpression:
-    """Parse and compile ``source``; ``ExpressionError`` (with a position) when invalid."""
-    node = _parse(source, lambda: parse_expression(source, _FUNCTION_NAMES, PARAMETER_NAMES))
+def compile_expression(source: str, names: Iterable[str] = ()) -> FeelExpression:
+    """Parse and compile ``source``; ``ExpressionError`` (with a position) when invalid.
+
+    ``names``: variables known to be given, so a name with a keyword among its words
+    (``shipping and handling``) is read as that name.
+    """
+    node = _parse(source, lambda: parse_expression(source, _FUNCTION_NAMES, PARAMETER_NAMES, names))
     closure: Closure = _parse(source, lambda: _Compiler(source).compile(node, frozenset(), 0))
     return FeelExpression(source, closure)
 
 
-def compile_tests(source: str) -> UnaryTestsExpression:
-    """Parse and compile DMN unary tests."""
-    node = _parse(source, lambda: parse_unary_tests(source, _FUNCTION_NAMES, PARAMETER_NAMES))
+def compile_tests(source: str, names: Iterable[str] = ()) -> UnaryTestsExpression:
+    """Parse and compile DMN unary tests (``names`` as for :func:`compile_expression`)."""
+    node = _parse(
+        source, lambda: parse_unary_tests(source, _FUNCTION_NAMES, PARAMETER_NAMES, names)
+    )
     return UnaryTestsExpression(source, _parse(source, lambda: _compile_tests(source, node)))
 
 

@@ -2,7 +2,9 @@
 
 Keywords are not special here: ``and``, ``if``, ``instance`` ... come out as ``name`` tokens and
 the parser decides what they mean, because FEEL names may contain keywords
-(``date and time``, ``get or else``).
+(``date and time``, ``get or else``). Each word of a name with spaces (``first name``) is a token
+of its own; the parser joins them. A name in backticks (`` `first name` ``, a Camunda 8
+extension) is one ``qname`` token, whatever it holds.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from midflight.errors import ExpressionError
 
 __all__ = ["Token", "tokenize"]
 
-TokenKind = Literal["name", "number", "string", "op", "eof"]
+TokenKind = Literal["name", "qname", "number", "string", "op", "eof"]
 
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    """One token; ``value`` is the name, operator, number text or the unescaped string."""
+    """One token; ``value`` is the name (without backticks), operator, number text or the
+    unescaped string."""
 
     kind: TokenKind
     value: str
@@ -33,6 +36,7 @@ _TOKEN = re.compile(
     | (?P<comment>//[^\n]*|/\*.*?\*/)
     | (?P<number>\d+(?:\.\d+)?|\.\d+)
     | (?P<string>"(?:[^"\\]|\\.)*")
+    | (?P<qname>`[^`\n]+`)
     | (?P<name>[^\W\d]\w*|\?)
     | (?P<op>\*\*|\.\.|<=|>=|!=|[-+*/=<>()\[\]{},:.@])
     """,
@@ -62,6 +66,8 @@ def tokenize(source: str) -> list[Token]:
             continue
         if group == "string":
             tokens.append(Token("string", _unescape(source, pos, text[1:-1]), pos))
+        elif group == "qname":
+            tokens.append(Token("qname", text[1:-1], pos))
         elif group in _KINDS:
             tokens.append(Token(_KINDS[group], text, pos))
         pos = m.end()
@@ -73,13 +79,15 @@ def _ends_operand(tokens: list[Token]) -> bool:
     if not tokens:
         return False
     last = tokens[-1]
-    return last.kind in ("name", "number", "string") or last.value in _OPERAND_END
+    return last.kind in ("name", "qname", "number", "string") or last.value in _OPERAND_END
 
 
 def _unexpected(source: str, pos: int) -> ExpressionError:
     char = source[pos]
     if char == '"':
         message = "unterminated string literal"
+    elif char == "`":
+        message = "a name in backticks must be closed on the same line and not be empty"
     elif source.startswith("/*", pos):
         message = "unterminated comment"
     else:

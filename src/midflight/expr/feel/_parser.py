@@ -5,13 +5,21 @@ Precedence, loosest first: ``or``; ``and``; comparisons (``= != < <= > >=``, ``b
 and ``(arguments)``. ``if``, ``for``, ``some``/``every`` and ``function`` extend as far right as
 they can.
 
+Names may have spaces (DMN 1.3+ section 10.3.1.2): words that follow a name with nothing
+between them belong to it, so ``first name`` is one name and ``order.total price`` a path step
+``total price``, until a keyword (``and``, ``in``, ``then`` ...) or an operator. A name with a
+keyword among its words (``shipping and handling``) is read as one only where it is known: a
+name the caller declares, a key of an enclosing context literal given earlier, or a key of the
+literal context a path step reads (the longest known name wins, as the spec resolves names
+against those in scope). Backticks quote any name (`` `shipping and handling` ``, Camunda 8).
+
 The parser recurses through few frames per nesting level and counts nesting itself, so deep
 input ends in ``ExpressionError`` long before Python's recursion limit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, DecimalException
 from typing import Any
@@ -48,6 +56,7 @@ __all__ = [
     "UnaryComparison",
     "UnaryExpression",
     "UnaryTests",
+    "keyword_names",
     "parse_expression",
     "parse_unary_tests",
 ]
@@ -260,7 +269,6 @@ _TYPE_NAMES = frozenset(
         "function",
     }
 )
-_PROPERTY_NAMES = ("time offset", "start included", "end included")
 
 
 def _phrases(names: Iterable[str]) -> dict[str, tuple[tuple[str, ...], ...]]:
@@ -274,17 +282,50 @@ def _phrases(names: Iterable[str]) -> dict[str, tuple[tuple[str, ...], ...]]:
 
 
 _TYPE_PHRASES = _phrases(_TYPE_NAMES)
-_PROPERTY_PHRASES = _phrases(_PROPERTY_NAMES)
+
+
+def keyword_names(names: Iterable[str]) -> tuple[str, ...]:
+    """The names among ``names`` the parser reads as one name only when told: those of several
+    words with a keyword among them (``shipping and handling``), sorted. Other names with
+    spaces (``first name``) are read without help."""
+    return tuple(
+        sorted(
+            name
+            for name in names
+            if isinstance(name, str) and " " in name and not _RESERVED.isdisjoint(name.split())
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _KnownName:
+    """A multi-word name the parser was told of or saw as a context key, word by word."""
+
+    words: tuple[str, ...]
+    name: str
+
+    @staticmethod
+    def of(name: str) -> _KnownName | None:
+        words = tuple(name.split())
+        return _KnownName(words, name) if len(words) > 1 else None
 
 
 class _Parser:
-    def __init__(self, source: str, functions: Iterable[str], parameters: Iterable[str]):
+    def __init__(
+        self,
+        source: str,
+        functions: Iterable[str],
+        parameters: Iterable[str],
+        names: Iterable[str] = (),
+    ):
         self.source = source
         self.tokens = tokenize(source)
         self.i = 0
         self.depth = 0
         self.function_phrases = _phrases(functions)
         self.parameter_phrases = _phrases(parameters)
+        # multi-word names known here: the caller's, then context keys of enclosing literals
+        self.known: list[_KnownName] = [k for k in map(_KnownName.of, names) if k is not None]
         self.nested: dict[tuple[str, str], Callable[[], Node]] = {
             ("op", "["): self.bracket,
             ("op", "{"): self.context,
@@ -366,9 +407,43 @@ class _Parser:
 
     def plain_name(self, what: str) -> Token:
         tok = self.tok
+        if tok.kind == "qname":
+            return self.advance()
         if tok.kind != "name" or tok.value in _RESERVED:
             raise self.unexpected(what)
         return self.advance()
+
+    def words_ahead(self) -> int:
+        """How many name tokens from here on form one name by themselves: this one and the
+        words after it that are not keywords."""
+        n = 1
+        while (ahead := self.peek(n)).kind == "name" and ahead.value not in _RESERVED:
+            n += 1
+        return n
+
+    def known_ahead(self, extra: Sequence[_KnownName] = ()) -> _KnownName | None:
+        """The longest known multi-word name (keywords allowed) starting here, if any."""
+        best: _KnownName | None = None
+        for known in (*self.known, *extra):
+            n = len(known.words)
+            if (best is None or n > len(best.words)) and all(
+                self.peek(k).kind == "name" and self.peek(k).value == known.words[k]
+                for k in range(n)
+            ):
+                best = known
+        return best
+
+    def spaced_name(self, extra: Sequence[_KnownName] = ()) -> str:
+        """Consume a name that may have spaces, starting at a name token: the longer of the
+        known name found here and the words that are no keywords (DMN's longest match)."""
+        n = self.words_ahead()
+        known = self.known_ahead(extra) if self.known or extra else None
+        if known is not None and len(known.words) >= n:
+            self.i += len(known.words)
+            return known.name
+        words = [tok.value for tok in self.tokens[self.i : self.i + n]]
+        self.i += n
+        return " ".join(words)
 
     # -- expressions ---------------------------------------------------------------------------
 
@@ -450,6 +525,9 @@ class _Parser:
             return Literal(tok.pos, tok.value)
         if tok.kind == "name":
             return self.name_primary(tok)
+        if tok.kind == "qname":
+            self.advance()
+            return Name(tok.pos, tok.value)
         if tok.kind == "op":
             if tok.value == "]":
                 self.advance()
@@ -469,7 +547,9 @@ class _Parser:
         phrase = self.phrase(self.function_phrases, "(")
         if phrase:
             return Name(tok.pos, phrase)
-        return Name(tok.pos, self.plain_name("an expression").value)
+        if word in _RESERVED:
+            raise self.unexpected("an expression")
+        return Name(tok.pos, self.spaced_name())
 
     def postfix(self, node: Node, allow_filter: bool) -> Node:
         while True:
@@ -478,11 +558,19 @@ class _Parser:
                 return node
             if tok.value == ".":
                 self.advance()
-                name = self.phrase(_PROPERTY_PHRASES, None)
-                if not name:
-                    if self.tok.kind != "name":
-                        raise self.unexpected("a name")
+                step = self.tok
+                if step.kind == "qname":
                     name = self.advance().value
+                elif step.kind == "name":
+                    # a literal context's own keys are known names of its path steps
+                    keys = (
+                        [k for k in (_KnownName.of(key) for key, _ in node.entries) if k]
+                        if isinstance(node, ContextNode)
+                        else []
+                    )
+                    name = self.spaced_name(keys)
+                else:
+                    raise self.unexpected("a name")
                 node = Path(tok.pos, node, name)
             elif tok.value == "[" and allow_filter:
                 self.advance()
@@ -553,10 +641,11 @@ class _Parser:
         start = self.expect_op("{").pos
         entries: list[tuple[str, Node]] = []
         seen: set[str] = set()
+        known_before = len(self.known)
         if not self.at_op("}"):
             while True:
                 key_tok = self.tok
-                if key_tok.kind == "string":
+                if key_tok.kind in ("string", "qname"):
                     key = self.advance().value
                 elif key_tok.kind == "name":
                     words = []  # a key may have spaces: {first name: "Ann"}
@@ -570,9 +659,13 @@ class _Parser:
                 seen.add(key)
                 self.expect_op(":")
                 entries.append((key, self.binary(0)))
+                known = _KnownName.of(key)
+                if known is not None:  # later entries see this one: its name is in scope
+                    self.known.append(known)
                 if not self.at_op(","):
                     break
                 self.advance()
+        del self.known[known_before:]
         self.expect_op("}")
         return ContextNode(start, tuple(entries))
 
@@ -714,9 +807,13 @@ class _Parser:
         return UnaryTests(start, tuple(tests), negated=negated)
 
 
-def parse_expression(source: str, functions: Iterable[str], parameters: Iterable[str]) -> Node:
-    """Parse a FEEL expression; ``functions``/``parameters`` list names that may contain spaces."""
-    parser = _Parser(source, functions, parameters)
+def parse_expression(
+    source: str, functions: Iterable[str], parameters: Iterable[str], names: Iterable[str] = ()
+) -> Node:
+    """Parse a FEEL expression; ``functions``/``parameters`` list names that may contain spaces,
+    ``names`` the variables known to be in scope (those with keywords among their words need
+    it)."""
+    parser = _Parser(source, functions, parameters, names)
     try:
         node = parser.expression()
     except RecursionError:  # a deep call stack left less room than MAX_DEPTH levels need
@@ -726,10 +823,10 @@ def parse_expression(source: str, functions: Iterable[str], parameters: Iterable
 
 
 def parse_unary_tests(
-    source: str, functions: Iterable[str], parameters: Iterable[str]
+    source: str, functions: Iterable[str], parameters: Iterable[str], names: Iterable[str] = ()
 ) -> UnaryTests:
     """Parse DMN unary tests (a decision table input entry)."""
-    parser = _Parser(source, functions, parameters)
+    parser = _Parser(source, functions, parameters, names)
     try:
         return parser.unary_tests()
     except RecursionError:
