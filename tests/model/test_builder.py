@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import inspect
 from collections.abc import Callable
 
 import pytest
@@ -504,3 +506,76 @@ def test_builder_mistakes_raise_invalid_argument_error_naming_the_problem(case: 
     action, message = BUILDER_MISTAKES[case]
     with pytest.raises(InvalidArgumentError, match=message):
         action()
+
+
+def _options_methods() -> list[str]:
+    """Every public builder method that takes ``**options``/``**events``."""
+    return sorted(
+        name
+        for name, method in inspect.getmembers(ProcessBuilder, inspect.isfunction)
+        if not name.startswith("_")
+        and any(
+            p.kind is inspect.Parameter.VAR_KEYWORD
+            for p in inspect.signature(method).parameters.values()
+        )
+    )
+
+
+# what each method needs besides the misspelt option to be a valid call otherwise
+_REQUIRED: dict[str, dict[str, object]] = {"call_activity": {"process_id": "child"}}
+_CONTAINERS = {"sub_process", "transaction", "ad_hoc_sub_process", "event_sub_process"}
+
+
+def test_every_method_with_options_is_checked() -> None:
+    methods = _options_methods()
+    assert len(methods) == 18 and {"user_task", "boundary_event", "call_activity"} <= set(methods)
+
+
+@pytest.mark.parametrize("method", _options_methods())
+def test_unknown_options_are_refused_and_leave_the_builder_unchanged(method: str) -> None:
+    builder = _start().task("t")
+    before = copy.deepcopy(vars(builder))
+    with pytest.raises(InvalidArgumentError) as caught:
+        getattr(builder, method)("x", **_REQUIRED.get(method, {}), misspelt_option=1)
+    message = str(caught.value)
+    assert message.startswith(f"{method}(): unknown option 'misspelt_option'")
+    assert "valid options are" in message and "documentation" in message
+    assert vars(builder) == before
+    # the same call without the misspelt option still works: nothing was claimed
+    getattr(builder, method)("x", **_REQUIRED.get(method, {}))
+    if method in _CONTAINERS:
+        builder.sub_process_done()
+    assert "x" in builder.build_process().elements
+
+
+def test_a_misspelt_option_is_named_with_the_closest_valid_one() -> None:
+    builder = _start()
+    with pytest.raises(InvalidArgumentError) as caught:
+        builder.user_task("t", asignee="joe", priority=2)  # type: ignore[call-arg]
+    assert str(caught.value).startswith(
+        "user_task(): unknown option 'asignee' (did you mean 'assignee'?); valid options are "
+        "assignee, async_after, async_before, camunda_user_task, candidate_groups, "
+    )
+    with pytest.raises(InvalidArgumentError, match=r"unknown options 'mesage' \(did you mean "):
+        builder.send_task("send", mesage="m", correlation_kye="=k")  # type: ignore[call-arg]
+    with pytest.raises(InvalidArgumentError, match=r"'correlation_kye' \(did you mean 'correl"):
+        builder.send_task("send", correlation_kye="=k")  # type: ignore[call-arg]
+    # nothing was added: no task, no message registered by the refused send task
+    definitions = builder.end_event("e").build()
+    assert list(definitions.process().elements) == ["s", "e"]
+    assert not definitions.messages
+
+
+def test_valid_options_are_still_accepted_everywhere() -> None:
+    definitions = (
+        _start()
+        .user_task("t", name="T", assignee="joe", async_before=True, documentation="d")
+        .boundary_event("late", timer_duration="PT1H", cancel_activity=False, name="Late")
+        .end_event("late_end", documentation="x")
+        .move_to("t")
+        .end_event("e", terminate=True)
+        .build()
+    )
+    task = definitions.process().node("t")
+    assert task.user_task is not None and task.user_task.assignee == Expression("joe", STATIC)
+    assert task.async_before and task.documentation == "d"

@@ -40,15 +40,21 @@ Rules:
   unnamed elements are generated deterministically.
 
 ``build()`` returns validated ``Definitions``; builder mistakes raise ``InvalidArgumentError``.
+Keyword options are checked when given: a misspelt one (``user_task("t", asignee="x")``) is
+refused with the valid names listed, and the builder is left as it was.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
 import importlib
+import inspect
 import re
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypedDict, Unpack, cast
+from typing import Any, ParamSpec, TypedDict, TypeVar, Unpack, cast
 
 from midflight.errors import InvalidArgumentError, ModelValidationError, Problem
 from midflight.model.elements import (
@@ -247,6 +253,59 @@ _TIMER_KEYS: tuple[tuple[str, TimerKind], ...] = (
 )
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _checked_options(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Refuse keyword options ``method`` does not know before it changes the builder.
+
+    ``**options`` would otherwise swallow a misspelt key (``asignee=``) without a word. The
+    valid names are read from the method itself, its keyword parameters and the ``TypedDict``
+    its ``**options`` unpack, so they cannot drift from the signature.
+    """
+    valid: frozenset[str] | None = None
+
+    @functools.wraps(method)
+    def checked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        nonlocal valid
+        if valid is None:
+            valid = _option_names(method)
+        unknown = [key for key in kwargs if key not in valid]
+        if unknown:
+            raise _unknown_options(method.__name__, unknown, valid)
+        return method(*args, **kwargs)
+
+    return checked
+
+
+def _option_names(method: Callable[..., Any]) -> frozenset[str]:
+    """Every keyword ``method`` accepts: named parameters and the keys of its ``**options``."""
+    names: set[str] = set()
+    hints = typing.get_type_hints(method, include_extras=True)
+    for parameter in inspect.signature(method).parameters.values():
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            for options in typing.get_args(hints[parameter.name]):  # Unpack[XOptions]
+                names |= options.__required_keys__ | options.__optional_keys__
+        elif parameter.kind is not inspect.Parameter.VAR_POSITIONAL and parameter.name != "self":
+            names.add(parameter.name)
+    return frozenset(names)
+
+
+def _unknown_options(
+    method: str, unknown: Sequence[str], valid: frozenset[str]
+) -> InvalidArgumentError:
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, valid, n=1)
+        hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    noun = "option" if len(unknown) == 1 else "options"
+    return InvalidArgumentError(
+        f"{method}(): unknown {noun} {', '.join(hints)}; valid options are "
+        f"{', '.join(sorted(valid))}"
+    )
+
+
 class ProcessBuilder:
     """Build one process (optionally in a pool) fluently; see the module docstring.
 
@@ -302,6 +361,7 @@ class ProcessBuilder:
         self._ids: set[str] = {process_id}
 
     # -- events ----------------------------------------------------------------------------
+    @_checked_options
     def start_event(
         self,
         id: str | None = None,
@@ -325,6 +385,7 @@ class ProcessBuilder:
         )
         return self._place(node, connect=False)
 
+    @_checked_options
     def intermediate_catch_event(
         self,
         id: str | None = None,
@@ -335,6 +396,7 @@ class ProcessBuilder:
     ) -> ProcessBuilder:
         return self._event(ElementType.INTERMEDIATE_CATCH_EVENT, id, name, documentation, events)
 
+    @_checked_options
     def intermediate_throw_event(
         self,
         id: str | None = None,
@@ -345,6 +407,7 @@ class ProcessBuilder:
     ) -> ProcessBuilder:
         return self._event(ElementType.INTERMEDIATE_THROW_EVENT, id, name, documentation, events)
 
+    @_checked_options
     def end_event(
         self,
         id: str | None = None,
@@ -355,6 +418,7 @@ class ProcessBuilder:
     ) -> ProcessBuilder:
         return self._event(ElementType.END_EVENT, id, name, documentation, events)
 
+    @_checked_options
     def boundary_event(
         self,
         id: str | None = None,
@@ -394,16 +458,19 @@ class ProcessBuilder:
         return self
 
     # -- tasks -----------------------------------------------------------------------------
+    @_checked_options
     def task(
         self, id: str | None = None, *, name: str | None = None, **options: Unpack[ActivityOptions]
     ) -> ProcessBuilder:
         return self._activity(ElementType.TASK, id, name, options)
 
+    @_checked_options
     def manual_task(
         self, id: str | None = None, *, name: str | None = None, **options: Unpack[ActivityOptions]
     ) -> ProcessBuilder:
         return self._activity(ElementType.MANUAL_TASK, id, name, options)
 
+    @_checked_options
     def user_task(
         self, id: str | None = None, *, name: str | None = None, **options: Unpack[UserTaskOptions]
     ) -> ProcessBuilder:
@@ -418,11 +485,13 @@ class ProcessBuilder:
         )
         return self._activity(ElementType.USER_TASK, id, name, options, user_task=user_task)
 
+    @_checked_options
     def service_task(
         self, id: str | None = None, *, name: str | None = None, **options: Unpack[JobOptions]
     ) -> ProcessBuilder:
         return self._activity(ElementType.SERVICE_TASK, id, name, options, job=_job(options))
 
+    @_checked_options
     def send_task(
         self,
         id: str | None = None,
@@ -435,6 +504,7 @@ class ProcessBuilder:
             ElementType.SEND_TASK, id, name, options, job=_job(options), message_ref=message_ref
         )
 
+    @_checked_options
     def receive_task(
         self,
         id: str | None = None,
@@ -445,6 +515,7 @@ class ProcessBuilder:
         message_ref = self._optional_message(options.get("message"), options.get("correlation_key"))
         return self._activity(ElementType.RECEIVE_TASK, id, name, options, message_ref=message_ref)
 
+    @_checked_options
     def script_task(
         self,
         id: str | None = None,
@@ -471,6 +542,7 @@ class ProcessBuilder:
             ElementType.SCRIPT_TASK, id, name, options, script=script, job=_job(options)
         )
 
+    @_checked_options
     def business_rule_task(
         self,
         id: str | None = None,
@@ -499,6 +571,7 @@ class ProcessBuilder:
             job=_job(options),
         )
 
+    @_checked_options
     def call_activity(
         self,
         id: str | None = None,
@@ -564,18 +637,21 @@ class ProcessBuilder:
         return self._gateway(ElementType.EVENT_BASED_GATEWAY, id, name, None, documentation)
 
     # -- containers ------------------------------------------------------------------------
+    @_checked_options
     def sub_process(
         self, id: str | None = None, *, name: str | None = None, **options: Unpack[ActivityOptions]
     ) -> ProcessBuilder:
         """Open an embedded subprocess; close it with ``sub_process_done()``."""
         return self._open(self._activity(ElementType.SUB_PROCESS, id, name, options))
 
+    @_checked_options
     def transaction(
         self, id: str | None = None, *, name: str | None = None, **options: Unpack[ActivityOptions]
     ) -> ProcessBuilder:
         """Open a transaction subprocess; close it with ``sub_process_done()``."""
         return self._open(self._activity(ElementType.TRANSACTION, id, name, options))
 
+    @_checked_options
     def ad_hoc_sub_process(
         self, id: str | None = None, *, name: str | None = None, **options: Unpack[AdHocOptions]
     ) -> ProcessBuilder:
@@ -592,6 +668,7 @@ class ProcessBuilder:
             self._activity(ElementType.AD_HOC_SUB_PROCESS, id, name, options, ad_hoc=ad_hoc)
         )
 
+    @_checked_options
     def event_sub_process(
         self, id: str | None = None, *, name: str | None = None, **options: Unpack[ActivityOptions]
     ) -> ProcessBuilder:
