@@ -1,10 +1,13 @@
 """Ad-hoc subprocesses: elements chosen by an expression on entry or by
-``Engine.activate_adhoc_elements`` later; completion condition and cancelRemainingInstances."""
+``Engine.activate_adhoc_elements`` later; completion condition and cancelRemainingInstances;
+the output collection its inner flows fill (Camunda 8.8 ``outputCollection``/``outputElement``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import pytest
 from tests.conformance.harness import (
@@ -40,12 +43,18 @@ def ad_hoc(
     cancel_remaining: bool = True,
     inner: str = '<bpmn:userTask id="a"/><bpmn:userTask id="b"/><bpmn:userTask id="c"/>',
     extra: str = "",
+    output: tuple[str, str] | None = None,
 ) -> str:
-    """Process ``p``: start -> ad-hoc subprocess ``ah`` holding ``inner`` -> user task ``next``."""
+    """Process ``p``: start -> ad-hoc subprocess ``ah`` holding ``inner`` -> user task ``next``.
+
+    ``output``: the ``(outputCollection, outputElement)`` it collects, if any."""
+    attributes = "" if collection is None else f' activeElementsCollection="{collection}"'
+    if output is not None:
+        element = escape(output[1], {'"': "&quot;"})
+        attributes += f' outputCollection="{output[0]}" outputElement="{element}"'
     zeebe = (
-        f'<bpmn:extensionElements><zeebe:adHoc activeElementsCollection="{collection}"/>'
-        "</bpmn:extensionElements>"
-        if collection is not None
+        f"<bpmn:extensionElements><zeebe:adHoc{attributes}/></bpmn:extensionElements>"
+        if attributes
         else ""
     )
     completion = (
@@ -139,6 +148,81 @@ WITH_SERVICE = ad_hoc(
     '<bpmn:userTask id="a"/>',
     condition="=answer != null",
 )
+
+
+def tool(element_id: str, *, job: str | None = None, result: str | None = None) -> str:
+    """An inner user task (or a service task with ``job``) whose local ``tool`` names it; with
+    ``result`` its output mapping sets ``toolCallResult`` (the AI agent's tools do that)."""
+    kind = "serviceTask" if job else "userTask"
+    definition = f'<zeebe:taskDefinition type="{job}"/>' if job else ""
+    output = f'<zeebe:output source="{result}" target="toolCallResult"/>' if result else ""
+    return (
+        f'<bpmn:{kind} id="{element_id}"><bpmn:extensionElements>{definition}<zeebe:ioMapping>'
+        f'<zeebe:input source="=&quot;{element_id}&quot;" target="tool"/>{output}'
+        f"</zeebe:ioMapping></bpmn:extensionElements></bpmn:{kind}>"
+    )
+
+
+TOOLS = tool("a") + tool("b") + tool("c")
+# what each tool adds: its own local ``tool`` and the answer it was completed with
+ANSWERS = ("results", "={tool: tool, answer: answer}")
+COLLECTING = ad_hoc(inner=TOOLS, output=ANSWERS)
+
+
+def collected_at(element_id: str, expected: list[Any]) -> Custom:
+    """The output collection ``results`` as the ad-hoc scope ``element_id`` holds it."""
+    return variables_at(element_id, {"results": expected})
+
+
+def resolve_incident(fix: Mapping[str, Any]) -> Custom:
+    """Set ``fix`` on the process instance, then resolve its one incident."""
+
+    def act(engine: Engine, pid: str) -> None:
+        engine.set_variables(pid, fix)
+        [incident] = engine.incidents(pid)
+        engine.resolve_incident(incident.id)
+
+    return Custom(act)
+
+
+def restart_inside_at(element_id: str) -> Callable[[Engine, str], None]:
+    """Modification: cancel ``ah`` and start ``element_id`` in a new ``ah`` scope it creates."""
+
+    def act(engine: Engine, pid: str) -> None:
+        engine.modify(pid).cancel_all("ah").start_before(element_id).execute()
+
+    return act
+
+
+CHAINED_COLLECTING = (
+    ProcessBuilder("p")
+    .start_event("s")
+    .ad_hoc_sub_process(
+        "ah",
+        active_elements_collection="=tools",
+        output_collection="results",
+        output_element="=step",
+    )
+    .user_task("a", inputs={"step": '="a"'})
+    .user_task("b", inputs={"step": '="b"'})
+    .sub_process_done()
+    .user_task("next")
+    .end_event("e")
+    .build()
+)
+
+AGENT = Path(__file__).parents[1] / "data" / "bpmn" / "c8_ai_message_delivery_v1.bpmn"
+
+
+def agent_picks(element_id: str, call_id: str, **arguments: Any) -> Custom:
+    """The AI agent of seed 000/002 asks for one tool (its LLM's tool call as ``toolCall``)."""
+
+    def act(engine: Engine, pid: str) -> None:
+        [agent] = engine.activity_instance_tree(pid).instances_of("MessageDeliveryAgent")
+        call = {"_meta": {"id": call_id, "name": element_id}, **arguments}
+        engine.activate_adhoc_elements(agent.id, [element_id], {"toolCall": call})
+
+    return Custom(act)
 
 
 SCENARIOS = [
@@ -279,6 +363,183 @@ SCENARIOS = [
             Start(variables={"tools": ["a", "nope"]}),
             Expect(incidents=["EXPRESSION"]),
             incident_mentions("'nope'", "a, b, c"),
+        ],
+    ),
+    Scenario(
+        "the output collection starts as an empty local list; each completed element adds its "
+        "output element, evaluated in its own scope; the parent gets the list",
+        [COLLECTING],
+        [
+            Start(variables={"tools": ["a", "b"]}),
+            collected_at("ah", []),
+            root_lacks("results"),
+            CompleteTask("b", {"answer": 2}),
+            collected_at("ah", [{"tool": "b", "answer": 2}]),
+            root_lacks("results"),
+            CompleteTask("a", {"answer": 1}),
+            Expect(
+                tree="p\n  next",
+                variables={"results": [{"tool": "b", "answer": 2}, {"tool": "a", "answer": 1}]},
+                history=[("element.completed", "a"), ("element.completed", "ah")],
+            ),
+        ],
+    ),
+    Scenario(
+        "elements started later by the API add to it too, once per completion",
+        [ad_hoc(collection=None, inner=TOOLS, output=ANSWERS)],
+        [
+            Start(),
+            activate(["c"]),
+            activate(["c"]),
+            CompleteTask("c", {"answer": "x"}, all=True),
+            Expect(
+                tree="p\n  next",
+                variables={"results": [{"tool": "c", "answer": "x"}, {"tool": "c", "answer": "x"}]},
+            ),
+        ],
+    ),
+    Scenario(
+        "a flow of several elements adds its output once, when its last element completes",
+        [CHAINED_COLLECTING],
+        [
+            Start(variables={"tools": ["a"]}),
+            CompleteTask("a"),
+            collected_at("ah", []),
+            CompleteTask("b"),
+            Expect(tree="p\n  next", variables={"results": ["b"]}),
+        ],
+    ),
+    Scenario(
+        "the completion condition sees the collection; elements it cancels add nothing",
+        [ad_hoc(inner=TOOLS, output=ANSWERS, condition="=count(results) >= 2")],
+        [
+            Start(variables={"tools": ["a", "b", "c"]}),
+            CompleteTask("a", {"answer": 1}),
+            Expect(tree="p\n  ah\n    b\n    c"),
+            CompleteTask("c", {"answer": 3}),
+            Expect(
+                tree="p\n  next",
+                variables={"results": [{"tool": "a", "answer": 1}, {"tool": "c", "answer": 3}]},
+                history=[("element.terminated", "b"), ("element.completed", "ah")],
+            ),
+        ],
+    ),
+    Scenario(
+        "with nothing completed inside, an empty collection reaches the parent",
+        [ad_hoc(inner=TOOLS, output=ANSWERS, condition="=skip")],
+        [
+            Start(variables={"tools": [], "skip": True}),
+            Expect(tree="p\n  next", variables={"results": []}),
+        ],
+    ),
+    Scenario(
+        "a job worker tool's output mapping gives the result the output element reads "
+        "(the AI agent's toolCallResults)",
+        [
+            ad_hoc(
+                inner=tool("search", job="search", result="=hits"),
+                output=(
+                    "toolCallResults",
+                    "={id: toolCall.id, name: tool, content: toolCallResult}",
+                ),
+            )
+        ],
+        [
+            Start(variables={"tools": ["search"], "toolCall": {"id": "call-1"}}),
+            CompleteJob("search", {"hits": ["doc-7"]}),
+            Expect(
+                tree="p\n  next",
+                variables={
+                    "toolCallResults": [{"id": "call-1", "name": "search", "content": ["doc-7"]}]
+                },
+            ),
+        ],
+    ),
+    Scenario(
+        "seed 000/002: the message delivery agent collects the result of each tool it picks",
+        [AGENT.read_text()],
+        [
+            Start(
+                variables={
+                    "sender": "ann",
+                    "recipient": "Joyce",
+                    "message": "See you at the stables.",
+                    "toolCall": {"elements": []},
+                }
+            ),
+            CompleteTask("ConfirmPrompt"),
+            agent_picks("AskForInformation", "call-1", question="Which Joyce?"),
+            CompleteTask("AskForInformation", {"answer": "Joyce Miller"}),
+            Expect(
+                tasks=["ReviewAgentPerformance"],
+                variables={
+                    "toolCallResults": [
+                        {
+                            "id": "call-1",
+                            "name": "AskForInformation",
+                            "content": "Joyce Miller",
+                        }
+                    ]
+                },
+            ),
+        ],
+    ),
+    Scenario(
+        "a scope that modification made (not activated, so without the list) collects too",
+        [COLLECTING],
+        [
+            Start(variables={"tools": []}),
+            Custom(restart_inside_at("a")),
+            variables_at("a", {"results": "<missing>"}),
+            CompleteTask("a", {"answer": 5}),
+            Expect(tree="p\n  next", variables={"results": [{"tool": "a", "answer": 5}]}),
+        ],
+    ),
+    Scenario(
+        "an output element that fails is an IO_MAPPING incident on the element; resolving it "
+        "after fixing the data adds the entry and moves on",
+        [ad_hoc(inner=TOOLS, output=("results", '=assert(answer, answer != null, "no answer")'))],
+        [
+            Start(variables={"tools": ["a"], "answer": None}),
+            CompleteTask("a"),
+            Expect(tree="p\n  ah\n    a", incidents=["IO_MAPPING"]),
+            incident_mentions(
+                "completing 'a' failed",
+                "output element '=assert(answer, answer != null, \"no answer\")'",
+                "ad-hoc subprocess 'ah'",
+                "no answer",
+            ),
+            collected_at("ah", []),
+            resolve_incident({"answer": 42}),
+            Expect(tree="p\n  next", incidents=[], variables={"results": [42]}),
+        ],
+    ),
+    Scenario(
+        "an output element giving a value no variable can hold is an incident naming it",
+        [ad_hoc(inner=TOOLS, output=("results", '=duration("P1D")'))],
+        [
+            Start(variables={"tools": ["a"]}),
+            CompleteTask("a"),
+            Expect(tree="p\n  ah\n    a", incidents=["IO_MAPPING"]),
+            incident_mentions("'ah'", "datetime.timedelta(days=1)", "cannot hold"),
+            collected_at("ah", []),
+        ],
+    ),
+    Scenario(
+        "an output collection that is no longer a list is an incident naming it",
+        [ad_hoc(inner=TOOLS, output=ANSWERS)],
+        [
+            Start(variables={"tools": ["a", "b"]}),
+            Custom(
+                lambda engine, pid: engine.set_variables(
+                    engine.activity_instance_tree(pid).instances_of("ah")[0].id,
+                    {"results": "overwritten"},
+                    local=True,
+                )
+            ),
+            CompleteTask("a", {"answer": 1}),
+            Expect(tree="p\n  ah\n    a\n    b", incidents=["IO_MAPPING"]),
+            incident_mentions("output collection 'results'", "'overwritten'", "not a list"),
         ],
     ),
     Scenario(

@@ -536,6 +536,41 @@ def test_multi_instance_needs_input() -> None:
     assert problem.line == line_of(xml, 'id="mi"')
 
 
+def _ad_hoc(attributes: str) -> str:
+    return model(
+        chain("tools")
+        + '<bpmn:adHocSubProcess id="tools"><bpmn:extensionElements>'
+        + f"<zeebe:adHoc {attributes}/></bpmn:extensionElements>"
+        + '<bpmn:userTask id="ask"/></bpmn:adHocSubProcess>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        (
+            'outputCollection="results"',
+            "has the output collection 'results' but no output element: set outputElement",
+        ),
+        ('outputElement="=result"', "has an output element but no output collection"),
+    ],
+)
+def test_ad_hoc_output_collection_and_element_come_together(attributes: str, message: str) -> None:
+    xml = _ad_hoc(attributes)
+    problem = only(errors_of(xml), "ad-hoc-output")
+    assert problem.element_id == "tools" and message in problem.message
+    assert problem.message.startswith("ad hoc sub process 'tools' has")
+
+
+def test_ad_hoc_output_element_must_be_an_expression() -> None:
+    xml = _ad_hoc('outputCollection="results" outputElement="result"')
+    problem = only(errors_of(xml), "invalid-expression")
+    assert "the output element of ad hoc sub process 'tools' is the plain text 'result'" in (
+        problem.message
+    )
+    assert errors_of(_ad_hoc('outputCollection="results" outputElement="=result"')) == []
+
+
 # ------------------------------------------------------------------------------------------
 # Events and references
 # ------------------------------------------------------------------------------------------

@@ -482,7 +482,7 @@ def _node_expressions(node: FlowNode) -> Iterator[_Slot]:
         ad_hoc = node.ad_hoc
         yield from slot("the active elements", ad_hoc.active_elements_collection, must=True)
         yield from slot("the completion condition", ad_hoc.completion_condition, must=True)
-        yield from slot("the output element", ad_hoc.output_element)
+        yield from slot("the output element", ad_hoc.output_element, must=True)
     script = node.script
     if script is not None and script.format in _EXECUTED_SCRIPT_FORMATS and script.body:
         language = ExpressionLanguage(script.format)
@@ -815,6 +815,29 @@ def _require_multi_instance_input(check: _Check) -> list[Problem]:
     ]
 
 
+def _require_ad_hoc_output_pairs(check: _Check) -> list[Problem]:
+    """An ad-hoc subprocess collects output with both an output collection and an output
+    element, or with neither (as Zeebe requires)."""
+    problems: list[Problem] = []
+    for node in check.process.elements.values():
+        ad_hoc = node.ad_hoc
+        if ad_hoc is None or bool(ad_hoc.output_collection) == (ad_hoc.output_element is not None):
+            continue
+        if ad_hoc.output_collection:
+            text = (
+                f"{_describe(node)} has the output collection "
+                f"'{ad_hoc.output_collection}' but no output element: set outputElement to what "
+                "each completed inner flow adds to it (e.g. '=result')"
+            )
+        else:
+            text = (
+                f"{_describe(node)} has an output element but no output collection: set "
+                "outputCollection to the variable that collects it"
+            )
+        problems.append(_error(node, text, "ad-hoc-output"))
+    return problems
+
+
 def _require_link_targets(check: _Check) -> list[Problem]:
     """Every link throw event has a catch event of the same name in its scope."""
     process = check.process
@@ -859,5 +882,6 @@ _PROCESS_RULES: tuple[_Rule, ...] = (
     _require_called_elements,
     _require_event_gateway_targets,
     _require_multi_instance_input,
+    _require_ad_hoc_output_pairs,
     _require_link_targets,
 )

@@ -30,6 +30,7 @@ from midflight.model import (
     StandardLoop,
 )
 from midflight.runtime import events
+from midflight.runtime.behaviors.ad_hoc import path_completed
 from midflight.runtime.behaviors.multi_instance import inner_finished
 from midflight.runtime.expressions import ExpressionEvaluator
 from midflight.runtime.plan import NodePlan, ProcessPlan
@@ -410,6 +411,8 @@ class Execution:
                         else self.evaluate(mapping.source, instance.id)
                     )
                     self.set_variable(instance.parent_id, mapping.target, value)
+            if not node.outgoing:  # the end of a path: an ad-hoc subprocess may collect it
+                path_completed(self, instance, node)
         except (ExpressionError, InvalidArgumentError) as exc:
             # Resolving it retries the completion, not the activation (IO_MAPPING).
             self.raise_incident(instance, "IO_MAPPING", f"completing '{node.id}' failed: {exc}")

@@ -1,23 +1,40 @@
 """Ad-hoc subprocess: its inner elements run when chosen — by the active-elements expression
-on entry, or later by ``activate_adhoc_elements`` (where AI agents pick their tools)."""
+on entry, or later by ``activate_adhoc_elements`` (where AI agents pick their tools).
+
+With ``outputCollection``/``outputElement`` (Camunda 8.8, the AI Agent's ``toolCallResults``)
+it collects what its inner flows produce: the collection starts as an empty list local to the
+ad-hoc scope, each inner flow that completes appends its output element (evaluated in the scope
+of the element that completed it), and the ad-hoc subprocess hands the list to its parent scope
+when it completes.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from midflight.errors import InvalidArgumentError
-from midflight.model import FlowNode
+from midflight.errors import ExpressionError, InvalidArgumentError
+from midflight.model import ElementType, FlowNode
 from midflight.runtime.behaviors.base import ElementBehavior
 from midflight.runtime.state import ElementInstance
+from midflight.runtime.variables import checked_variables
 
 if TYPE_CHECKING:
     from midflight.runtime.execution import Execution
+
+_AD_HOC_TYPE = ElementType.AD_HOC_SUB_PROCESS.value
 
 
 class AdHocSubProcessBehavior(ElementBehavior):
     def on_activate(self, ex: Execution, instance: ElementInstance, node: FlowNode) -> None:
         spec = node.ad_hoc
+        if (
+            spec is not None
+            and spec.output_collection
+            and spec.output_collection not in ex.state.scope_variables(instance.id)
+        ):
+            # Not reset when the activation is retried after an incident: flows may have run.
+            ex.set_variable_local(instance.id, spec.output_collection, [])
         chosen: list[str] = []
         if spec is not None and spec.active_elements_collection is not None:
             value = ex.evaluate(spec.active_elements_collection, instance.id)
@@ -50,6 +67,58 @@ class AdHocSubProcessBehavior(ElementBehavior):
             children = []
         if done and not children:
             ex.complete(instance)
+
+    def on_complete(self, ex: Execution, instance: ElementInstance, node: FlowNode) -> None:
+        spec = node.ad_hoc
+        if spec is not None and spec.output_collection and instance.parent_id is not None:
+            # Propagated like a variable set from the parent scope (before output mappings).
+            found = ex.state.scope_variables(instance.id).get(spec.output_collection)
+            ex.set_variable(
+                instance.parent_id, spec.output_collection, found.value if found else []
+            )
+
+
+def path_completed(ex: Execution, instance: ElementInstance, node: FlowNode) -> None:
+    """``instance`` of ``node``, an element without outgoing flows, is completing: if it ends an
+    inner flow of an ad-hoc subprocess that collects output, append its output element.
+
+    Called from ``Execution.complete`` after the element's output mappings, so a failure is an
+    ``IO_MAPPING`` incident on the element and resolving it retries the completion.
+
+    Raises:
+        InvalidArgumentError: the output element failed or gave a value no variable can hold,
+            or the collection variable is no longer a list.
+    """
+    scope = ex.state.elements.get(instance.parent_id or "")
+    if scope is None or scope.element_type != _AD_HOC_TYPE or node.is_for_compensation:
+        return
+    spec = ex.process.node(scope.element_id).ad_hoc
+    if spec is None or not spec.output_collection:
+        return
+    name = spec.output_collection
+    element = spec.output_element
+    value = None
+    if element is not None:
+        where = f"output element {element.to_source()!r} of ad-hoc subprocess '{scope.element_id}'"
+        try:
+            value = ex.evaluate(element, instance.id)
+            value = (checked_variables({name: value}) or {})[name]
+        except ExpressionError as exc:
+            raise InvalidArgumentError(f"the {where} failed: {exc}") from exc
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(
+                f"the {where} gave {value!r}, which a variable cannot hold: {exc}"
+            ) from exc
+    found = ex.state.scope_variables(scope.id).get(name)
+    # missing where modification or migration made the scope without activating it
+    collected = [] if found is None else found.value
+    if not isinstance(collected, list):
+        raise InvalidArgumentError(
+            f"the output collection '{name}' of ad-hoc subprocess '{scope.element_id}' holds "
+            f"{collected!r}, not a list, so the output of '{node.id}' cannot be added to it; "
+            "set it to a list"
+        )
+    ex.set_variable_local(scope.id, name, [*collected, value])
 
 
 def activate_elements(
