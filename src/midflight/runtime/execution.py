@@ -411,7 +411,7 @@ class Execution:
                         else self.evaluate(mapping.source, instance.id)
                     )
                     self.set_variable(instance.parent_id, mapping.target, value)
-            if not node.outgoing:  # the end of a path: an ad-hoc subprocess may collect it
+            if plan.ends_collected_path:
                 path_completed(self, instance, node)
         except (ExpressionError, InvalidArgumentError) as exc:
             # Resolving it retries the completion, not the activation (IO_MAPPING).

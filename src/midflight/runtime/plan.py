@@ -56,6 +56,9 @@ class NodePlan:
     compensation_handlers: tuple[str, ...]
     # A script task's script as an expression (None: not FEEL or JUEL, or no script).
     script: Expression | None
+    # It ends a path inside an ad-hoc subprocess that collects output (outputCollection):
+    # completing it adds its output element.
+    ends_collected_path: bool
 
 
 @dataclass(slots=True)
@@ -124,7 +127,16 @@ def _node_plan(process: Process, node: FlowNode) -> NodePlan:
             if script is not None and script.format in _SCRIPT_LANGUAGES
             else None
         ),
+        ends_collected_path=_ends_collected_path(process, node),
     )
+
+
+def _ends_collected_path(process: Process, node: FlowNode) -> bool:
+    if node.outgoing or node.parent_id is None or node.is_for_compensation:
+        return False
+    container = process.node(node.parent_id)
+    spec = container.ad_hoc if container.type is ElementType.AD_HOC_SUB_PROCESS else None
+    return spec is not None and bool(spec.output_collection)
 
 
 def _execution_listeners(node: FlowNode, event: str) -> tuple[Listener, ...]:

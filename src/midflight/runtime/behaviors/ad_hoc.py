@@ -79,8 +79,8 @@ class AdHocSubProcessBehavior(ElementBehavior):
 
 
 def path_completed(ex: Execution, instance: ElementInstance, node: FlowNode) -> None:
-    """``instance`` of ``node``, an element without outgoing flows, is completing: if it ends an
-    inner flow of an ad-hoc subprocess that collects output, append its output element.
+    """``instance`` of ``node``, which ends a path inside an ad-hoc subprocess that collects
+    output (``NodePlan.ends_collected_path``), is completing: append its output element.
 
     Called from ``Execution.complete`` after the element's output mappings, so a failure is an
     ``IO_MAPPING`` incident on the element and resolving it retries the completion.
@@ -90,11 +90,10 @@ def path_completed(ex: Execution, instance: ElementInstance, node: FlowNode) -> 
             or the collection variable is no longer a list.
     """
     scope = ex.state.elements.get(instance.parent_id or "")
-    if scope is None or scope.element_type != _AD_HOC_TYPE or node.is_for_compensation:
-        return
+    if scope is None or scope.element_type != _AD_HOC_TYPE:
+        return  # an inner instance of a multi-instance body: the body's completion counts
     spec = ex.process.node(scope.element_id).ad_hoc
-    if spec is None or not spec.output_collection:
-        return
+    assert spec is not None and spec.output_collection
     name = spec.output_collection
     element = spec.output_element
     value = None
