@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -64,6 +66,60 @@ def test_the_same_task_completed_from_two_processes_succeeds_once(
         assert completed.data is not None and completed.data["task_id"] == task_ids[index]
         assert engine.variables(pid) == {"completed_by": winner}
         assert len(events(engine, pid, "process.completed")) == 1
+
+
+def test_a_command_that_waited_for_the_instance_lock_loads_what_the_holder_committed(
+    engine: Engine, store_url: str
+) -> None:
+    # The holder completes the task, which makes a job, and keeps its transaction open; the
+    # cancellation waits for the instance's row lock. Loading after the wait must see the job,
+    # or the cancellation would leave it behind on an ended instance.
+    model = (
+        ProcessBuilder("p")
+        .start_event("s")
+        .user_task("review")
+        .service_task("work", job_type="work")
+        .end_event("e")
+        .build()
+    )
+    deploy_one(engine, model)
+    pid = engine.start_process("p").id
+    (task,) = engine.user_tasks(process_instance_id=pid)
+    holding, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def hold() -> None:
+        try:
+            with engine.transaction():
+                engine.complete_user_task(task.id)
+                holding.set()
+                release.wait(TIMEOUT)
+        except BaseException as exc:
+            errors.append(exc)
+
+    other = Engine(store_url)
+
+    def cancel() -> None:
+        try:
+            other.cancel_process_instance(pid)
+        except BaseException as exc:
+            errors.append(exc)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(TIMEOUT)
+    waiter = threading.Thread(target=cancel)
+    waiter.start()
+    time.sleep(0.5)  # the cancellation now waits for the row lock
+    release.set()
+    holder.join(TIMEOUT)
+    waiter.join(TIMEOUT)
+    other.close()
+
+    assert errors == []
+    assert engine.process_instance(pid).state == "CANCELED"
+    assert engine.activate_jobs("work", "w") == []  # the job ended with the instance
+    assert [e.event for e in events(engine, pid, "process.canceled")] == ["process.canceled"]
 
 
 def test_a_thousand_jobs_served_by_two_processes_are_each_done_once(

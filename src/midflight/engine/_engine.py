@@ -1493,12 +1493,14 @@ class Engine:
     def _command_on(
         self, table: str, row_id: str, action: Callable[[Execution], T], *, gone: str
     ) -> T:
-        """A command on the instance owning a task or job row: one transaction, lookup included."""
+        """A command on the instance owning a task, job or incident row: one transaction, the
+        instance found and loaded by the row's id in the same query."""
         with self._tx() as tx:
-            row = tx.get_row(table, row_id)
-            if row is None:
+            loaded = tx.load_instance(row_id, owning=table)
+            if loaded is None:
                 raise NotFoundError(gone)
-            return self._run(tx, str(row["process_instance_id"]), action, gone=gone)
+            state = _instance_state(ProcessInstanceRecord(**loaded[0]), loaded[1])
+            return self._execute(tx, state, action, gone=gone)
 
     def _run(
         self,
@@ -1508,20 +1510,29 @@ class Engine:
         *,
         gone: str | None = None,
     ) -> T:
-        """One command on one instance inside ``tx``, then its effects on other instances.
+        """One command on one instance inside ``tx`` (see ``_execute``)."""
+        return self._execute(tx, self._locked_state(tx, process_instance_id), action, gone=gone)
+
+    def _execute(
+        self,
+        tx: StoreTransaction,
+        state: InstanceState,
+        action: Callable[[Execution], T],
+        *,
+        gone: str | None = None,
+    ) -> T:
+        """One command on one instance (its state loaded and locked inside ``tx``), then its
+        effects on other instances.
 
         ``gone``: the NotFoundError message for a command on a task, job or incident of the
         instance, in case the instance ended since the caller found it (a concurrent command
         completed it): what the command addresses ended with it.
         """
-        state = self._locked_state(tx, process_instance_id)
         record = state.instance
         if record.state not in _LIVE:
             if gone is not None:
                 raise NotFoundError(gone)
-            raise ProcessEngineError(
-                f"process instance '{process_instance_id}' has ended ({record.state})"
-            )
+            raise ProcessEngineError(f"process instance '{record.id}' has ended ({record.state})")
         deployed = self._deployed_process(tx, record.definition_id)
         execution = Execution(state, deployed, self._ctx)
         result = action(execution)

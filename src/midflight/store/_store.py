@@ -194,21 +194,36 @@ _FIND_DEFINITION: dict[tuple[bool, bool], Select[Any]] = {
 _SPARSE_LIVE = tuple(name for name in LIVE_TABLES if name != "element_instances")
 
 
-def _has_rows(name: str) -> ColumnElement[bool]:
-    return (
-        exists()
-        .where(_TABLES[name].c.process_instance_id == bindparam("process_instance_id"))
-        .label(f"has_{name}")
-    )
+def _has_rows(name: str, instance_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    return exists().where(_TABLES[name].c.process_instance_id == instance_id).label(f"has_{name}")
 
 
-_LIVE_PROBE = select(*(_has_rows(name) for name in _SPARSE_LIVE))
-# A command's first read: the instance row, locked, with the probe in the same query.
-_LOAD_INSTANCE = (
-    select(*record_columns(process_instances), *(_has_rows(name) for name in _SPARSE_LIVE))
-    .where(process_instances.c.id == bindparam("process_instance_id"))
-    .with_for_update()
-)
+_LIVE_PROBE = select(*(_has_rows(name, bindparam("process_instance_id")) for name in _SPARSE_LIVE))
+
+
+def _load_instance_statement(owner: str | None, probe: bool) -> Select[Any]:
+    """A command's first read: the instance row, locked, with the probe in the same query if
+    ``probe``. ``owner``: the instance is the one owning the row ``row_id`` of that table (a
+    task, a job, an incident), found in the same query."""
+    p = process_instances
+    if owner is None:
+        instance_id: ColumnElement[Any] = bindparam("process_instance_id")
+    else:
+        t = _TABLES[owner]
+        owned = select(t.c.process_instance_id).where(t.c.id == bindparam("row_id"))
+        instance_id = owned.scalar_subquery()
+    probes = [_has_rows(name, p.c.id) for name in _SPARSE_LIVE] if probe else []
+    return select(*record_columns(p), *probes).where(p.c.id == instance_id).with_for_update()
+
+
+# (owner table, probe in the same query) -> statement. PostgreSQL probes after taking the lock:
+# a query that waited for the row lock re-reads the row, but its subqueries keep the snapshot
+# taken before the wait, and would miss the rows the lock holder committed.
+_LOAD_INSTANCE = {
+    (owner, probe): _load_instance_statement(owner, probe)
+    for owner in (None, "user_tasks", "jobs", "incidents")
+    for probe in (False, True)
+}
 
 
 @lru_cache(maxsize=64)
@@ -626,18 +641,28 @@ class StoreTransaction:
         return self._live_rows(params, probe)
 
     def load_instance(
-        self, process_instance_id: str
+        self, id: str, *, owning: str | None = None
     ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]] | None:
         """The instance row, locked until the transaction ends (on SQLite the write transaction
         already excludes every other writer), and its live rows as ``load_instance_rows``
-        gives them; None if there is no such instance."""
-        params = {"process_instance_id": process_instance_id}
-        found = self._fetch("load_instance", _LOAD_INSTANCE, params)
+        gives them; None if there is no such instance.
+
+        ``owning``: ``id`` is the id of a row of this table (``user_tasks``, ``jobs`` or
+        ``incidents``) and the instance is the one it belongs to; None if there is no such row.
+        """
+        probe_with_lock = not self._postgres
+        statement = _LOAD_INSTANCE.get((owning, probe_with_lock))
+        if statement is None:
+            raise InvalidArgumentError(f"instances are not loaded by rows of {owning!r}")
+        key = "row_id" if owning else "process_instance_id"
+        found = self._fetch(f"load_instance:{owning}:{probe_with_lock}", statement, {key: id})
         if not found:
             return None
         row = found[0]
+        if not probe_with_lock:
+            return row, self.load_instance_rows(row["id"])
         probe = {f"has_{name}": row.pop(f"has_{name}") for name in _SPARSE_LIVE}
-        return row, self._live_rows(params, probe)
+        return row, self._live_rows({"process_instance_id": row["id"]}, probe)
 
     def _live_rows(
         self, params: Mapping[str, Any], probe: Mapping[str, Any]
