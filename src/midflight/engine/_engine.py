@@ -542,14 +542,14 @@ class Engine:
                 definition_id=definition_id,
                 limit=limit,
             )
-        return [_task_info(UserTask(**r)) for r in rows]
+        return [_info(UserTaskInfo, r) for r in rows]
 
     def user_task(self, task_id: str) -> UserTaskInfo:
         with self._tx(read_only=True) as tx:
             row = tx.get_row("user_tasks", task_id)
         if row is None:
             raise NotFoundError(_no_task(task_id))
-        return _task_info(UserTask(**row))
+        return _info(UserTaskInfo, row)
 
     def claim(self, task_id: str, user: str) -> UserTaskInfo:
         """Assign an open task to ``user``.
