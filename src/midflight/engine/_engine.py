@@ -401,7 +401,9 @@ class Engine:
         """
         checked = checked_variables(variables)
         with self._tx() as tx:
-            row = tx.find_definition(key, version=version, version_tag=version_tag)
+            row = tx.find_definition(
+                key, version=version, version_tag=version_tag, columns=("id", "suspended")
+            )
             if row is None:
                 pinned = f" version {version}" if version is not None else ""
                 pinned += f" with version tag '{version_tag}'" if version_tag is not None else ""

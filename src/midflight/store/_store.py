@@ -173,7 +173,10 @@ _LOAD_LIVE: dict[str, Select[Any]] = {
 }
 
 
-def _find_definition_statement(by_version: bool, by_tag: bool) -> Select[Any]:
+@lru_cache(maxsize=16)
+def _find_definition_statement(
+    by_version: bool, by_tag: bool, names: tuple[str, ...] | None
+) -> Select[Any]:
     d = process_definitions
     conditions = [d.c.key == bindparam("key")]
     if by_version:
@@ -181,13 +184,9 @@ def _find_definition_statement(by_version: bool, by_tag: bool) -> Select[Any]:
     if by_tag:
         conditions.append(d.c.version_tag == bindparam("version_tag"))
     # Without the XML: every start looks its definition up, and the model is parsed once.
-    columns = [c for c in d.columns if c.name != "xml"]
+    columns = [c for c in d.columns if c.name != "xml" and (names is None or c.name in names)]
     return select(*columns).where(*conditions).order_by(d.c.version.desc()).limit(1)
 
-
-_FIND_DEFINITION: dict[tuple[bool, bool], Select[Any]] = {
-    (v, t): _find_definition_statement(v, t) for v in (False, True) for t in (False, True)
-}
 
 # The live tables other than element_instances (which a live instance always has rows in):
 # one query says which of them hold rows of the instance, so loading skips the empty ones.
@@ -686,14 +685,20 @@ class StoreTransaction:
         return _first(self._conn.execute(_GET["process_definitions"], {"id": id}))
 
     def find_definition(
-        self, key: str, version: int | None = None, version_tag: str | None = None
+        self,
+        key: str,
+        version: int | None = None,
+        version_tag: str | None = None,
+        *,
+        columns: tuple[str, ...] | None = None,
     ) -> dict[str, Any] | None:
         """The definition of ``key`` with that version and/or tag; the latest one when neither
         is given (or the latest with the tag, when only the tag is). Its row without ``xml``
-        (``get_definition`` has that)."""
+        (``get_definition`` has that), or only ``columns`` of it (a start needs two)."""
         flags = (version is not None, version_tag is not None)
+        statement = _find_definition_statement(*flags, columns)
         params = {"key": key, "version": version, "version_tag": version_tag}
-        found = self._fetch(f"find_definition:{flags}", _FIND_DEFINITION[flags], params)
+        found = self._fetch(f"find_definition:{flags}:{columns}", statement, params)
         return found[0] if found else None
 
     def find_definition_by_checksum(self, key: str, checksum: str) -> dict[str, Any] | None:
