@@ -1,6 +1,7 @@
 """Ad-hoc subprocesses: elements chosen by an expression on entry or by
 ``Engine.activate_adhoc_elements`` later; completion condition and cancelRemainingInstances;
-the output collection its inner flows fill (Camunda 8.8 ``outputCollection``/``outputElement``)."""
+the output collection its inner flows fill (Camunda 8.8 ``outputCollection``/``outputElement``);
+each activation's own variables (an AI agent's parallel tool calls)."""
 
 from __future__ import annotations
 
@@ -78,8 +79,9 @@ def ad_hoc(
     )
 
 
-def activate(element_ids: list[str], variables: Mapping[str, Any] | None = None) -> Custom:
-    """``activate_adhoc_elements`` on the one live ``ah`` instance."""
+def activate(element_ids: list[Any], variables: Mapping[str, Any] | None = None) -> Custom:
+    """``activate_adhoc_elements`` on the one live ``ah`` instance (entries: element ids or
+    ``{"element_id": ..., "variables": ...}``)."""
 
     def act(engine: Engine, pid: str) -> None:
         [scope] = engine.activity_instance_tree(pid).instances_of("ah")
@@ -89,17 +91,19 @@ def activate(element_ids: list[str], variables: Mapping[str, Any] | None = None)
     return Custom(act)
 
 
-def refused(element_ids: list[str], *parts: str) -> Custom:
+def refused(element_ids: Any, *parts: str, variables: Mapping[str, Any] | None = None) -> Custom:
     """Activating ``element_ids`` is refused with a message naming ``parts``; nothing changes."""
 
     def act(engine: Engine, pid: str) -> None:
         before = engine.activity_instance_tree(pid)
+        history = [h.id for h in engine.history(pid)]
         [scope] = before.instances_of("ah")
         with pytest.raises(InvalidArgumentError) as caught:
-            engine.activate_adhoc_elements(scope.id, element_ids)
+            engine.activate_adhoc_elements(scope.id, element_ids, variables)
         for part in parts:
             assert part in str(caught.value), str(caught.value)
         assert engine.activity_instance_tree(pid) == before
+        assert [h.id for h in engine.history(pid)] == history
 
     return Custom(act)
 
@@ -111,6 +115,32 @@ def variables_at(element_id: str, expected: Mapping[str, Any]) -> Custom:
         assert {k: seen.get(k, "<missing>") for k in expected} == dict(expected), seen
 
     return Custom(check)
+
+
+def each_sees(element_id: str, *expected: Mapping[str, Any]) -> Custom:
+    """The instances of ``element_id`` see these variables, one mapping each, in any order."""
+
+    def check(engine: Engine, pid: str) -> None:
+        instances = engine.activity_instance_tree(pid).instances_of(element_id)
+        seen = [engine.variables(pid, i.id) for i in instances]
+        found = [{k: v.get(k, "<missing>") for k in expected[0]} for v in seen]
+        assert sorted(found, key=repr) == sorted(expected, key=repr), found
+
+    return Custom(check)
+
+
+def complete_jobs(job_type: str, result: Callable[[Mapping[str, Any]], dict[str, Any]]) -> Custom:
+    """Complete every open job of ``job_type``, each with ``result(the variables it sees)`` (a
+    worker answering each tool call from its own input), the highest ``toolCall`` id first."""
+
+    def act(engine: Engine, pid: str) -> None:
+        jobs = engine.activate_jobs(job_type, "worker", max_jobs=10)
+        assert jobs, f"no open '{job_type}' job"
+        jobs.sort(key=lambda job: repr(job.variables.get("toolCall")), reverse=True)
+        for job in jobs:
+            engine.complete_job(job.id, result(job.variables))
+
+    return Custom(act)
 
 
 def root_lacks(*names: str) -> Custom:
@@ -225,6 +255,98 @@ def agent_picks(element_id: str, call_id: str, **arguments: Any) -> Custom:
     return Custom(act)
 
 
+def collected(name: str, *entries: Any) -> Custom:
+    """The process instance's ``name`` holds ``entries``, in any order (parallel tool calls
+    complete in any order)."""
+
+    def check(engine: Engine, pid: str) -> None:
+        found = engine.variables(pid).get(name)
+        assert isinstance(found, list), found
+        assert sorted(found, key=repr) == sorted(entries, key=repr), found
+
+    return Custom(check)
+
+
+def call(call_id: str, element_id: str = "search", **arguments: Any) -> dict[str, Any]:
+    """One activation entry: ``element_id`` with its own ``toolCall``."""
+    return {"element_id": element_id, "variables": {"toolCall": {"id": call_id, **arguments}}}
+
+
+def service(element_id: str, job: str) -> str:
+    """An inner service task of job type ``job`` without mappings."""
+    return (
+        f'<bpmn:serviceTask id="{element_id}"><bpmn:extensionElements>'
+        f'<zeebe:taskDefinition type="{job}"/></bpmn:extensionElements></bpmn:serviceTask>'
+    )
+
+
+TOOL_RESULTS = ("toolCallResults", "={id: toolCall.id, content: toolCallResult}")
+#: an agent's tool: a search job whose output mapping gives ``toolCallResult``
+SEARCH = ad_hoc(
+    collection=None, inner=tool("search", job="search", result="=hits"), output=TOOL_RESULTS
+)
+#: a tool whose worker writes ``toolCallResult`` itself (no mappings)
+LOOKUP = ad_hoc(collection=None, inner=service("lookup", "lookup"), output=TOOL_RESULTS)
+#: a tool that is a flow of two jobs: fetch a page, then summarize it
+FETCH_AND_SUMMARIZE = ad_hoc(
+    collection=None,
+    inner=service("fetch", "fetch")
+    + service("summarize", "summarize")
+    + '<bpmn:sequenceFlow id="fs" sourceRef="fetch" targetRef="summarize"/>',
+    output=TOOL_RESULTS,
+)
+#: the search tool with a catch-all error boundary event ending its path
+SEARCH_OR_ERROR = ad_hoc(
+    collection=None,
+    inner=tool("search", job="search", result="=hits")
+    + '<bpmn:boundaryEvent id="failed" attachedToRef="search"><bpmn:errorEventDefinition/>'
+    "</bpmn:boundaryEvent>",
+    output=TOOL_RESULTS,
+)
+
+
+def answer_query(variables: Mapping[str, Any]) -> dict[str, Any]:
+    """A search worker: answers the query of the tool call it sees."""
+    return {"hits": [f"about {variables['toolCall']['query']}"]}
+
+
+def search_fails_for(call_id: str, message: str) -> Callable[[Engine, str], None]:
+    """The search worker throws a BPMN error for ``call_id``'s job, with the message as its
+    ``toolCallResult``; the other jobs are handed back."""
+
+    def act(engine: Engine, pid: str) -> None:
+        for job in engine.activate_jobs("search", "worker", max_jobs=10):
+            if job.variables["toolCall"]["id"] == call_id:
+                engine.throw_error(job.id, "DOWN", message, {"toolCallResult": message})
+            else:
+                engine.fail_job(job.id, "not now", retries=job.retries)
+
+    return act
+
+
+def fix_tool_call_and_resolve(engine: Engine, pid: str) -> None:
+    """Give the failed search tool's own toolCall a query, then resolve its incident."""
+    [search] = engine.activity_instance_tree(pid).instances_of("search")
+    engine.set_variables(search.id, {"toolCall": {"id": "call-1", "query": "horses"}}, local=True)
+    [incident] = engine.incidents(pid)
+    engine.resolve_incident(incident.id)
+
+
+def agent_calls(*calls: dict[str, Any]) -> Custom:
+    """The agent of seed 000/002 asks for several tools at once, each with its own call."""
+
+    def act(engine: Engine, pid: str) -> None:
+        [agent] = engine.activity_instance_tree(pid).instances_of("MessageDeliveryAgent")
+        engine.activate_adhoc_elements(agent.id, list(calls))
+
+    return Custom(act)
+
+
+def agent_call(call_id: str, element_id: str, **arguments: Any) -> dict[str, Any]:
+    meta = {"_meta": {"id": call_id, "name": element_id}}
+    return {"element_id": element_id, "variables": {"toolCall": {**meta, **arguments}}}
+
+
 SCENARIOS = [
     Scenario(
         "elements named by the active-elements expression start on entry; it completes after them",
@@ -241,7 +363,8 @@ SCENARIOS = [
         ],
     ),
     Scenario(
-        "an empty choice waits; activate_adhoc_elements starts elements with scope variables",
+        "an empty choice waits; activate_adhoc_elements starts elements, the activation's "
+        "variables local to the element it starts",
         [ad_hoc()],
         [
             Start(variables={"tools": []}),
@@ -249,6 +372,7 @@ SCENARIOS = [
             activate(["c"], {"hint": "use c"}),
             Expect(tree="p\n  ah\n    c"),
             variables_at("c", {"hint": "use c"}),
+            variables_at("ah", {"hint": "<missing>"}),
             root_lacks("hint"),
             CompleteTask("c"),
             Expect(tree="p\n  next"),
@@ -336,7 +460,8 @@ SCENARIOS = [
         ],
     ),
     Scenario(
-        "a service task inside runs as a job; its result fulfils the completion condition",
+        "a service task inside runs as a job; without an output collection its result "
+        "propagates (to the process) and fulfils the completion condition",
         [WITH_SERVICE],
         [
             Start(variables={"tools": ["search", "a"], "answer": None}),
@@ -382,6 +507,7 @@ SCENARIOS = [
                 variables={"results": [{"tool": "b", "answer": 2}, {"tool": "a", "answer": 1}]},
                 history=[("element.completed", "a"), ("element.completed", "ah")],
             ),
+            root_lacks("answer", "tool"),  # what the tools produced stayed with them
         ],
     ),
     Scenario(
@@ -540,6 +666,209 @@ SCENARIOS = [
             CompleteTask("a", {"answer": 1}),
             Expect(tree="p\n  ah\n    a\n    b", incidents=["IO_MAPPING"]),
             incident_mentions("output collection 'results'", "'overwritten'", "not a list"),
+        ],
+    ),
+    Scenario(
+        "two tool calls started together each see their own toolCall, and each result is "
+        "collected with its own call",
+        [SEARCH],
+        [
+            Start(),
+            activate([call("call-1", query="horses"), call("call-2", query="hawks")]),
+            Expect(tree="p\n  ah\n    search\n    search"),
+            each_sees(
+                "search",
+                {"toolCall": {"id": "call-1", "query": "horses"}},
+                {"toolCall": {"id": "call-2", "query": "hawks"}},
+            ),
+            variables_at("ah", {"toolCall": "<missing>"}),
+            complete_jobs("search", answer_query),  # call-2 answers first
+            Expect(
+                tree="p\n  next",
+                variables={
+                    "toolCallResults": [
+                        {"id": "call-2", "content": ["about hawks"]},
+                        {"id": "call-1", "content": ["about horses"]},
+                    ]
+                },
+            ),
+            root_lacks("toolCall", "toolCallResult", "hits"),
+        ],
+    ),
+    Scenario(
+        "a later activation does not overwrite the toolCall of one still running",
+        [SEARCH],
+        [
+            Start(),
+            activate(["search"], {"toolCall": {"id": "call-1", "query": "horses"}}),
+            activate(["search"], {"toolCall": {"id": "call-2", "query": "hawks"}}),
+            each_sees(
+                "search",
+                {"toolCall": {"id": "call-1", "query": "horses"}},
+                {"toolCall": {"id": "call-2", "query": "hawks"}},
+            ),
+            complete_jobs("search", answer_query),
+            Expect(tree="p\n  next"),
+            collected(
+                "toolCallResults",
+                {"id": "call-1", "content": ["about horses"]},
+                {"id": "call-2", "content": ["about hawks"]},
+            ),
+        ],
+    ),
+    Scenario(
+        "an entry's own variables go on top of the variables shared by the activation",
+        [SEARCH],
+        [
+            Start(),
+            activate([call("call-1"), "search"], {"toolCall": {"id": "shared"}, "round": 3}),
+            each_sees(
+                "search",
+                {"toolCall": {"id": "call-1"}, "round": 3},
+                {"toolCall": {"id": "shared"}, "round": 3},
+            ),
+            variables_at("ah", {"toolCall": "<missing>", "round": "<missing>"}),
+        ],
+    ),
+    Scenario(
+        "what a worker writes without output mappings stays with its activation too",
+        [LOOKUP],
+        [
+            Start(variables={"toolCallResult": "stale"}),
+            activate([call("call-1", element_id="lookup"), call("call-2", element_id="lookup")]),
+            complete_jobs(
+                "lookup", lambda seen: {"toolCallResult": f"found for {seen['toolCall']['id']}"}
+            ),
+            Expect(tree="p\n  next", variables={"toolCallResult": "stale"}),  # untouched
+            collected(
+                "toolCallResults",
+                {"id": "call-1", "content": "found for call-1"},
+                {"id": "call-2", "content": "found for call-2"},
+            ),
+        ],
+    ),
+    Scenario(
+        "a tool that is a flow hands its activation's variables and results on along the flow",
+        [FETCH_AND_SUMMARIZE],
+        [
+            Start(),
+            activate(
+                [
+                    call("call-1", element_id="fetch", url="u1"),
+                    call("call-2", element_id="fetch", url="u2"),
+                ]
+            ),
+            complete_jobs("fetch", lambda seen: {"page": f"page {seen['toolCall']['url']}"}),
+            Expect(tree="p\n  ah\n    summarize\n    summarize"),
+            root_lacks("page", "toolCall"),
+            complete_jobs(
+                "summarize",
+                lambda seen: {"toolCallResult": f"{seen['toolCall']['id']}: {seen['page']}"},
+            ),
+            Expect(tree="p\n  next"),
+            collected(
+                "toolCallResults",
+                {"id": "call-1", "content": "call-1: page u1"},
+                {"id": "call-2", "content": "call-2: page u2"},
+            ),
+        ],
+    ),
+    Scenario(
+        "a tool's boundary event goes on with its activation: an error's result reaches its call",
+        [SEARCH_OR_ERROR],
+        [
+            Start(),
+            activate([call("call-1", query="horses"), call("call-2", query="hawks")]),
+            Custom(search_fails_for("call-1", "search is down")),
+            complete_jobs("search", answer_query),
+            Expect(tree="p\n  next"),
+            collected(
+                "toolCallResults",
+                {"id": "call-1", "content": "search is down"},
+                {"id": "call-2", "content": ["about hawks"]},
+            ),
+            root_lacks("toolCallResult"),
+        ],
+    ),
+    Scenario(
+        "seed 000/002: two tools the agent calls at once each answer their own call",
+        [AGENT.read_text()],
+        [
+            Start(
+                variables={
+                    "sender": "ann",
+                    "recipient": "Joyce",
+                    "message": "See you at the stables.",
+                    "toolCall": {"elements": []},
+                }
+            ),
+            CompleteTask("ConfirmPrompt"),
+            agent_calls(
+                agent_call("call-1", "AskForInformation", question="Which Joyce?"),
+                agent_call("call-2", "SendEmail", to="joyce@example.org", subject="Hi", body="..."),
+            ),
+            variables_at(
+                "AskForInformation", {"question": "Which Joyce?", "toolCallResult": "<missing>"}
+            ),
+            CompleteJob("io.camunda:email:1", {"response": "email sent"}),
+            CompleteTask("AskForInformation", {"answer": "Joyce Miller"}),
+            Expect(
+                tasks=["ReviewAgentPerformance"],
+                variables={
+                    "toolCall": {"elements": []},  # the process's own, untouched
+                    "toolCallResults": [
+                        {"id": "call-2", "name": "SendEmail", "content": "email sent"},
+                        {"id": "call-1", "name": "AskForInformation", "content": "Joyce Miller"},
+                    ],
+                },
+            ),
+            root_lacks("toolCallResult", "answer", "response"),
+        ],
+    ),
+    Scenario(
+        "a tool whose input mapping fails keeps its activation's variables; resolving the "
+        "incident maps them again and runs the tool",
+        [
+            ad_hoc(
+                collection=None,
+                inner='<bpmn:serviceTask id="search"><bpmn:extensionElements>'
+                '<zeebe:taskDefinition type="search"/><zeebe:ioMapping>'
+                '<zeebe:input source="=assert(toolCall.query, toolCall.query != null, '
+                '&quot;no query&quot;)" target="query"/>'
+                '<zeebe:output source="=hits" target="toolCallResult"/>'
+                "</zeebe:ioMapping></bpmn:extensionElements></bpmn:serviceTask>",
+                output=TOOL_RESULTS,
+            )
+        ],
+        [
+            Start(),
+            activate([call("call-1")]),
+            Expect(tree="p\n  ah\n    search", incidents=["EXPRESSION"]),
+            incident_mentions("opening 'search' failed", "no query"),
+            Custom(fix_tool_call_and_resolve),
+            variables_at(
+                "search", {"query": "horses", "toolCall": {"id": "call-1", "query": "horses"}}
+            ),
+            complete_jobs("search", answer_query),
+            Expect(tree="p\n  next", incidents=[]),
+            collected("toolCallResults", {"id": "call-1", "content": ["about horses"]}),
+        ],
+    ),
+    Scenario(
+        "activate_adhoc_elements refuses a malformed list of activations, naming the bad entry",
+        [SEARCH],
+        [
+            Start(),
+            refused("search", "element_ids must be a list"),
+            refused([], "at least one element"),
+            refused([42], "element_ids[0] 42"),
+            refused(["search", {"variables": {}}], "element_ids[1]", "'element_id'"),
+            refused([{"element_id": "search", "vars": {}}], "element_ids[0]", "'vars'"),
+            refused([{"element_id": "search", "variables": ["x"]}], "element_ids[0]", "dict"),
+            refused([call("call-1", bad={1, 2})], "element_ids[0]", "toolCall.bad", "set"),
+            refused(["search"], "'when'", variables={"when": object()}),
+            refused([call("call-1"), {"element_id": "ghost"}], "'ghost'", "choose from search"),
+            Expect(tree="p\n  ah", tasks=[]),
         ],
     ),
     Scenario(

@@ -11,7 +11,7 @@ from midflight.engine import Engine
 from midflight.errors import NotFoundError
 from midflight.model.builder import ProcessBuilder
 
-from ._support import bpmn, deploy_one, events, leaf, tree_shape
+from ._support import bpmn, deploy_one, events, instance_rows, leaf, tree_shape
 
 
 def _instance_of(engine: Engine, pid: str, element_id: str) -> str:
@@ -134,6 +134,129 @@ def test_input_mapping_shadows_an_outer_variable(engine: Engine) -> None:
 
     assert engine.variables(pid, scope_id=task_scope) == {"amount": 101}
     assert engine.variables(pid) == {"amount": 1}
+
+
+def test_input_mappings_see_what_the_element_was_started_with_and_earlier_targets(
+    engine: Engine,
+) -> None:
+    model = (
+        ProcessBuilder("p")
+        .start_event("s")
+        .user_task(
+            "review",
+            inputs={"label": '="review by " + reviewer', "shout": "=upper case(label)"},
+        )
+        .multi_instance(collection="=reviewers", element="reviewer")
+        .build()
+    )
+    deploy_one(engine, model)
+    pid = engine.start_process("p", {"reviewers": ["ann", "bob"]}).id
+
+    inner = engine.activity_instance_tree(pid).instances_of("review")
+    seen = [engine.variables(pid, scope_id=i.id) for i in inner]
+    assert [(v["label"], v["shout"]) for v in seen] == [
+        ("review by ann", "REVIEW BY ANN"),
+        ("review by bob", "REVIEW BY BOB"),
+    ]
+
+
+def test_resolving_a_failed_input_mapping_applies_the_mappings_and_goes_on(engine: Engine) -> None:
+    model = bpmn(
+        '<bpmn:process id="p" isExecutable="true">'
+        '<bpmn:startEvent id="s"/>'
+        '<bpmn:userTask id="review" camunda:assignee="${owner}"><bpmn:extensionElements>'
+        "<camunda:inputOutput>"
+        '<camunda:inputParameter name="limit">${amount * 2}</camunda:inputParameter>'
+        "</camunda:inputOutput></bpmn:extensionElements></bpmn:userTask>"
+        '<bpmn:userTask id="after"/>'
+        '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="review"/>'
+        '<bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="after"/>'
+        "</bpmn:process>"
+    )
+    deploy_one(engine, model)
+    pid = engine.start_process("p", {"owner": "ann"}).id  # no 'amount': the mapping fails
+
+    (incident,) = engine.incidents(pid)
+    assert (incident.type, incident.element_id) == ("EXPRESSION", "review")
+    assert "amount" in incident.message
+    assert engine.user_tasks(process_instance_id=pid) == []
+
+    engine.set_variables(pid, {"amount": 21})
+    engine.resolve_incident(incident.id)
+
+    assert engine.incidents(pid) == []
+    review = _instance_of(engine, pid, "review")
+    assert engine.variables(pid, scope_id=review)["limit"] == 42  # the mapping ran again
+    (task,) = engine.user_tasks(process_instance_id=pid)  # and then the behaviour
+    assert (task.element_id, task.assignee) == ("review", "ann")
+    assert [e.element_id for e in events(engine, pid, "element.activated")] == ["s", "review"]
+    engine.complete_user_task(task.id)
+    assert tree_shape(engine, pid) == ("p", (leaf("after"),))
+
+
+def test_resolving_a_failed_subscription_opens_the_element_once_more(engine: Engine) -> None:
+    model = (
+        ProcessBuilder("p")
+        .start_event("s")
+        .user_task("u", inputs={"limit": "=amount * 2"})
+        .boundary_event("cancelled", message="cancel", correlation_key="=orderId")
+        .end_event("gone")
+        .move_to("u")
+        .boundary_event("late", timer_duration="=delay", cancel_activity=False)
+        .end_event("noted")
+        .move_to("u")
+        .end_event("e")
+        .build()
+    )
+    deploy_one(engine, model)
+    # the mapping and the message subscription succeed, the timer fails: an invalid duration
+    pid = engine.start_process("p", {"amount": 1, "orderId": "o-1", "delay": "soon"}).id
+    (incident,) = engine.incidents(pid)
+    assert (incident.type, incident.element_id) == ("EXPRESSION", "u")
+    assert "soon" in incident.message
+
+    engine.set_variables(pid, {"amount": 5, "delay": "PT1H"})
+    engine.resolve_incident(incident.id)
+
+    assert engine.incidents(pid) == []
+    _, rows = instance_rows(engine, pid)
+    assert [s["name"] for s in rows["event_subscriptions"]] == ["cancel"]  # not twice
+    assert [j["type"] for j in rows["jobs"]] == ["timer"]
+    assert engine.variables(pid, scope_id=_instance_of(engine, pid, "u"))["limit"] == 10
+    assert len(engine.user_tasks(process_instance_id=pid)) == 1
+    assert [e.element_id for e in events(engine, pid, "element.activated")] == ["s", "u"]
+    engine.correlate_message("cancel", correlation_key="o-1")
+    assert engine.process_instance(pid).state == "COMPLETED"
+
+
+def test_resolving_a_failed_mapping_of_a_scope_a_modification_filled_starts_nothing_more(
+    engine: Engine,
+) -> None:
+    model = (
+        ProcessBuilder("p")
+        .start_event("s")
+        .user_task("first")
+        .sub_process("sub", inputs={"limit": "${amount * 2}"})
+        .start_event("ss")
+        .user_task("inner")
+        .end_event("se")
+        .sub_process_done()
+        .end_event("e")
+        .build()
+    )
+    deploy_one(engine, model)
+    pid = engine.start_process("p").id
+    engine.modify(pid).start_before("inner").execute()  # 'sub' is created: its mapping fails
+    (incident,) = engine.incidents(pid)
+    assert incident.element_id == "sub"
+
+    engine.set_variables(pid, {"amount": 4})
+    engine.resolve_incident(incident.id)
+
+    assert engine.incidents(pid) == []
+    assert engine.variables(pid, scope_id=_instance_of(engine, pid, "sub"))["limit"] == 8
+    # the subprocess did not run its start event again: 'inner' is there once
+    assert tree_shape(engine, pid) == ("p", (leaf("first"), ("sub", (leaf("inner"),))))
 
 
 def test_set_variables_without_local_goes_where_the_variable_is_visible(engine: Engine) -> None:

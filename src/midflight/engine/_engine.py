@@ -1007,23 +1007,27 @@ class Engine:
     def activate_adhoc_elements(
         self,
         element_instance_id: str,
-        element_ids: list[str],
+        element_ids: list[str] | list[str | Mapping[str, Any]],
         variables: Mapping[str, Any] | None = None,
     ) -> list[str]:
         """Start chosen elements inside a running ad-hoc subprocess instance (an agent's tools).
 
-        ``variables`` are set on the ad-hoc subprocess scope first. Returns the new element
-        instance ids.
+        Each entry of ``element_ids`` is an element id, or ``{"element_id": ..., "variables":
+        {...}}`` to give that activation variables of its own. Every activation keeps its own
+        variables (Camunda 8.8): ``variables``, with the entry's own on top, become local
+        variables of the element instance it starts, set before its input mappings run — two
+        tools started together each see their own ``toolCall``. Returns the new element
+        instance ids, in order.
 
         Raises:
             NotFoundError: no live ad-hoc subprocess instance with this id.
-            InvalidArgumentError: an element that is not a startable element of it.
+            InvalidArgumentError: ``element_ids`` is not a non-empty list of such entries (the
+                message names the bad entry), variables that are not JSON-compatible, or an
+                element that is not a startable element of it; nothing is started then.
         """
-        from midflight.runtime.behaviors.ad_hoc import activate_elements
+        from midflight.runtime.behaviors.ad_hoc import activate_elements, activations
 
-        if not element_ids:
-            raise InvalidArgumentError("name at least one element to activate")
-        checked = checked_variables(variables)
+        ids, each = activations(element_ids, variables)
         with self._tx() as tx:
             owner = tx.get_row("element_instances", element_instance_id)
         if owner is None or owner["element_type"] != "adHocSubProcess":
@@ -1033,9 +1037,7 @@ class Engine:
             _require_not_suspended(ex)
             instance = ex.state.elements[element_instance_id]
             node = ex.process.node(instance.element_id)
-            if checked:
-                ex.set_variables(instance.id, checked, local=True)
-            return [i.id for i in activate_elements(ex, instance, node, element_ids)]
+            return [i.id for i in activate_elements(ex, instance, node, ids, each)]
 
         return self._command(str(owner["process_instance_id"]), action)
 
@@ -1450,7 +1452,9 @@ class Engine:
         return [_info(IncidentInfo, r) for r in rows]
 
     def resolve_incident(self, incident_id: str) -> None:
-        """Resolve an incident: a failed job gets another attempt, an element retries its step."""
+        """Resolve an incident: a failed job gets another attempt, an element retries its step
+        (an element whose input mappings or subscriptions failed is opened again: mappings,
+        subscriptions, then its behaviour)."""
 
         def action(ex: Execution) -> None:
             incident = ex.state.incidents.get(incident_id)
@@ -1466,7 +1470,7 @@ class Engine:
                 job.due_at = None
                 ex.state.touch(job)
             elif incident.type in ("EXPRESSION", "CONDITION", "CALLED_ELEMENT"):
-                ex.retry_activation(instance)
+                ex.retry_activation(instance, incident)
             elif incident.type == "IO_MAPPING":
                 ex.complete(instance)  # the completion (output mappings) failed: retry it
 

@@ -241,9 +241,10 @@ def trigger(
     elif catch.type is ElementType.BOUNDARY_EVENT:
         assert owner.parent_id is not None
         scope = ex.state.elements[owner.parent_id]
+        carried = ex.activation_variables(owner)
         if catch.cancel_activity:
             ex.terminate(owner)
-        start_triggered(ex, catch, scope, variables)
+        start_triggered(ex, catch, scope, variables, carried=carried)
     elif catch.type is ElementType.START_EVENT:
         start_event_subprocess(ex, catch, owner, variables)
     else:  # a target of an event-based gateway: the gateway completes onto that event
@@ -251,8 +252,9 @@ def trigger(
         assert owner.parent_id is not None
         scope = ex.state.elements[owner.parent_id]
         flow = next(f for f in ex.process.outgoing_flows(gateway.id) if f.target_id == catch_id)
+        carried = ex.activation_variables(owner)
         ex.complete(owner, flows=[])
-        start_triggered(ex, catch, scope, variables, flow_id=flow.id)
+        start_triggered(ex, catch, scope, variables, flow_id=flow.id, carried=carried)
     ex.run()
 
 
@@ -263,15 +265,20 @@ def start_triggered(
     variables: Mapping[str, Any] | None,
     *,
     flow_id: str | None = None,
+    carried: Mapping[str, Any] | None = None,
 ) -> ElementInstance:
     """Activate a catch event whose event already happened, delivering its variables.
 
     Without output mappings the variables propagate like any set_variable; with them, they are
-    local to the event and the mappings decide what reaches the scope.
+    local to the event and the mappings decide what reaches the scope; they stay local either
+    way where a tool's results do (``NodePlan.results_local``). ``carried``: what the token of
+    the tool it belongs to had (``Execution.activation_variables``), set local to it too.
     """
-    if variables and not catch.output_mappings:
+    if variables and not catch.output_mappings and not ex.plans[catch.id].results_local:
         ex.set_variables(scope.id, variables, local=False)
         variables = None
+    if carried:
+        variables = {**carried, **(variables or {})}
     return ex.activate(catch, scope, flow_id=flow_id, variables=variables, triggered=True)
 
 
@@ -405,8 +412,9 @@ def throw_error(
         if how == "boundary":
             assert owner.parent_id is not None
             scope = ex.state.elements[owner.parent_id]
+            carried = ex.activation_variables(owner)
             ex.terminate(owner)
-            start_triggered(ex, catch, scope, variables)
+            start_triggered(ex, catch, scope, variables, carried=carried)
         else:
             start_event_subprocess(ex, catch, owner, variables)
         ex.run()
@@ -507,9 +515,10 @@ def throw_escalation(ex: Execution, instance: ElementInstance, code: str) -> boo
     if how == "boundary":
         assert owner.parent_id is not None
         scope = ex.state.elements[owner.parent_id]
+        carried = ex.activation_variables(owner)
         if catch.cancel_activity:
             ex.terminate(owner)
-        start_triggered(ex, catch, scope, None)
+        start_triggered(ex, catch, scope, None, carried=carried)
     else:
         start_event_subprocess(ex, catch, owner, None)
     return True
@@ -648,9 +657,10 @@ def compensation_done(ex: Execution, thrower: ElementInstance) -> None:
         None,
     )
     ex.history("transaction.canceled", transaction)
+    carried = ex.activation_variables(transaction)
     ex.terminate(transaction)
     if cancel_boundary is not None:
-        start_triggered(ex, cancel_boundary, scope, None)
+        start_triggered(ex, cancel_boundary, scope, None, carried=carried)
     else:
         ex.check_scope(scope)
 

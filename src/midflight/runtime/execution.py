@@ -23,6 +23,7 @@ from midflight.model import (
     MULTI_INSTANCE_BODY_SUFFIX,
     Definitions,
     ElementType,
+    EventDefinitionType,
     Expression,
     FlowNode,
     Process,
@@ -51,9 +52,13 @@ from midflight.runtime.state import (
     root_element_instance,
 )
 
-__all__ = ["DeployedProcess", "Execution", "FollowUp", "RuntimeContext"]
+__all__ = ["OPENING_FAILED", "DeployedProcess", "Execution", "FollowUp", "RuntimeContext"]
 
 _BODY_TYPE = ElementType.MULTI_INSTANCE_BODY.value
+
+#: How the message of an incident starts when an element's input mappings or event
+#: subscriptions failed as it was entered: resolving it opens the element again.
+OPENING_FAILED = "opening "
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +116,9 @@ class Execution:
         self._history_count = 0
         self._history = state.changes.history
         self._variables_changed = False
+        # (flow id, scope id) -> the variables tokens on that flow carry: a tool's flow inside an
+        # ad-hoc subprocess hands its activation's variables on (``activation_variables``)
+        self._carried: dict[tuple[str, str], list[dict[str, Any]]] = {}
         # Modification may skip listeners and input/output mappings for its command (seed 003).
         self.skip_listeners = False
         self.skip_io_mappings = False
@@ -291,6 +299,7 @@ class Execution:
         if variables:
             self.set_variables(instance.id, variables, local=True)
         if scope_only:
+            self.history("element.activated", instance)
             self._open(instance, plan)
             return instance
         if plan.async_before and not skip_async and not triggered:
@@ -318,12 +327,17 @@ class Execution:
             self._leave(instance, plan, None)
 
     def _open(self, instance: ElementInstance, plan: NodePlan) -> bool:
-        """Input mappings and subscriptions of an entered element; False on an incident."""
-        self.history("element.activated", instance)
+        """Input mappings and subscriptions of an entered element; False on an incident.
+
+        The incident's message starts with ``OPENING_FAILED``: resolving it opens the element
+        again (``retry_activation``).
+        """
         node = plan.node
         try:
             if node.input_mappings and not self.skip_io_mappings:
-                scope_id = instance.parent_id or instance.id
+                # in the element's own scope, as Zeebe and Camunda 7 do: the variables it was
+                # started with (an ad-hoc activation's, a multi-instance element's) count
+                scope_id = instance.id
                 for mapping in node.input_mappings:
                     value = (
                         None if mapping.source is None else self.evaluate(mapping.source, scope_id)
@@ -332,11 +346,14 @@ class Execution:
             if plan.catches:
                 events.open_scope(self, instance, node)
         except (ExpressionError, InvalidArgumentError) as exc:
-            self.raise_incident(instance, "EXPRESSION", str(exc))
+            self.raise_incident(
+                instance, "EXPRESSION", f"{OPENING_FAILED}'{node.id}' failed: {exc}"
+            )
             return False
         return True
 
     def _enter(self, instance: ElementInstance, plan: NodePlan, *, triggered: bool) -> None:
+        self.history("element.activated", instance)
         if not self._open(instance, plan):
             return
         if plan.start_listeners and self._await_listener(instance, plan, "start", 0):
@@ -352,9 +369,45 @@ class Execution:
         except (ExpressionError, InvalidArgumentError) as exc:
             self.raise_incident(instance, "EXPRESSION", str(exc))
 
-    def retry_activation(self, instance: ElementInstance) -> None:
-        """Run an element's activation behaviour again (after an incident was resolved)."""
-        self._run_behavior(instance, self.plans[instance.element_id], triggered=False)
+    def retry_activation(self, instance: ElementInstance, incident: Incident) -> None:
+        """Carry out the step of an element's activation that raised ``incident`` again, now
+        that it was resolved: its behaviour, or — when its input mappings or subscriptions
+        failed (``OPENING_FAILED``) — those first, then its start listeners and behaviour.
+        """
+        plan = self.plans[instance.element_id]
+        if not incident.message.startswith(OPENING_FAILED):
+            self._run_behavior(instance, plan, triggered=False)
+            return
+        # What a partial opening did is undone, so opening again neither doubles a subscription
+        # nor feeds a mapping what an earlier one set; the variables it was started with stay.
+        state = self.state
+        catches = {catch.id for catch in plan.catches}
+        for subscription in [
+            s
+            for s in state.subscriptions.values()
+            if s.element_instance_id == instance.id and s.element_id in catches
+        ]:
+            state.remove(subscription)
+        for timer in [
+            j
+            for j in state.jobs.values()
+            if j.element_instance_id == instance.id
+            and j.kind == JobKind.TIMER
+            and (j.payload or {}).get("catch") in catches
+        ]:
+            state.remove(timer)
+        mapped = state.scope_variables(instance.id)
+        for mapping in plan.node.input_mappings:
+            variable = mapped.get(mapping.target)
+            if variable is not None:
+                state.remove(variable)
+        if not self._open(instance, plan):
+            return
+        if state.has_children(instance.id):
+            return  # a scope a modification or migration filled itself: nothing to start
+        if plan.start_listeners and self._await_listener(instance, plan, "start", 0):
+            return
+        self._run_behavior(instance, plan, triggered=_entered_triggered(self, instance, plan))
 
     def _await_listener(
         self, instance: ElementInstance, plan: NodePlan, event: str, index: int
@@ -404,13 +457,18 @@ class Execution:
         try:
             plan.behavior.on_complete(self, instance, node)
             if node.output_mappings and not self.skip_io_mappings:
+                # a tool's result stays with its activation, as what its completer sent does
+                results_local = plan.results_local
                 for mapping in node.output_mappings:
                     value = (
                         None
                         if mapping.source is None
                         else self.evaluate(mapping.source, instance.id)
                     )
-                    self.set_variable(instance.parent_id, mapping.target, value)
+                    if results_local:
+                        self.set_variable_local(instance.id, mapping.target, value)
+                    else:
+                        self.set_variable(instance.parent_id, mapping.target, value)
             if plan.ends_collected_path:
                 path_completed(self, instance, node)
         except (ExpressionError, InvalidArgumentError) as exc:
@@ -429,7 +487,8 @@ class Execution:
         if plan.compensation_handlers or plan.node.is_for_compensation:
             events.on_completed(self, instance, plan.node)
         if plan.async_after and instance.state != ElementState.TRANSITION_AFTER:
-            self._release(instance)
+            # a tool's token keeps its activation's variables until it moves on
+            self._release(instance, keep_variables=plan.in_ad_hoc)
             instance.state = ElementState.TRANSITION_AFTER
             self.state.touch(instance)
             if flows is not None:
@@ -460,6 +519,11 @@ class Execution:
         if self._is_inner(instance):
             inner_finished(self, instance, completed=True)
             leaving = []  # the body leaves the activity once all inner instances are done
+        elif leaving and plan.in_ad_hoc:
+            carried = self.activation_variables(instance)
+            if carried:
+                for flow in leaving:
+                    self._carried.setdefault((flow.id, scope_id), []).append(carried)
         self._release(instance)
         self.state.remove(instance)
         self.history("element.completed", instance)
@@ -479,11 +543,14 @@ class Execution:
             or self.evaluate(loop.loop_condition, instance.id) is not True
         ):
             return False
+        carried = self.activation_variables(instance)  # a looping tool keeps its activation's
         self._release(instance)
         self.state.remove(instance)
         self.history("element.completed", instance)
         scope = self.state.elements[instance.parent_id]
-        again = self.activate(node, scope, flow_id=instance.entered_by_flow, skip_async=False)
+        again = self.activate(
+            node, scope, flow_id=instance.entered_by_flow, variables=carried, skip_async=False
+        )
         again.loop_counter = count
         self.state.touch(again)
         return True
@@ -532,10 +599,35 @@ class Execution:
     # ------------------------------------------------------------------------------------------
     def _enter_flow(self, flow: SequenceFlow, scope: ElementInstance) -> None:
         target = self.plans[flow.target_id]
+        carried = self._take_carried(flow.id, scope.id) if self._carried else None
         if target.is_join:
-            self._arrive_at_join(target.node, flow, scope)
+            self._arrive_at_join(target.node, flow, scope)  # what a token carried ends here
             return
-        self.activate(target.node, scope, flow_id=flow.id)
+        self.activate(target.node, scope, flow_id=flow.id, variables=carried)
+
+    def _take_carried(self, flow_id: str, scope_id: str) -> dict[str, Any] | None:
+        waiting = self._carried.get((flow_id, scope_id))
+        if not waiting:
+            return None
+        carried = waiting.pop()
+        if not waiting:
+            del self._carried[(flow_id, scope_id)]
+        return carried
+
+    def activation_variables(self, instance: ElementInstance) -> dict[str, Any] | None:
+        """What an instance directly inside an ad-hoc subprocess hands on with its token (to
+        the next element of its flow, or a boundary event of it that is triggered): its local
+        variables — its activation's and its results — but those it made itself (input
+        mappings, a multi-instance body's counters). None for an instance elsewhere."""
+        plan = self.plans[instance.element_id]
+        if not plan.in_ad_hoc:
+            return None
+        own = plan.own_locals
+        return {
+            name: variable.value
+            for name, variable in self.state.scope_variables(instance.id).items()
+            if name not in own
+        }
 
     def _arrive_at_join(
         self, gateway: FlowNode, flow: SequenceFlow, scope: ElementInstance
@@ -657,8 +749,9 @@ class Execution:
         self.state.touch(record)
         self.history("process.canceled", None, {"reason": reason} if reason else None)
 
-    def _release(self, instance: ElementInstance) -> None:
-        """Delete every live row owned by an element instance that is leaving."""
+    def _release(self, instance: ElementInstance, *, keep_variables: bool = False) -> None:
+        """Delete every live row owned by an element instance that is leaving (but its
+        variables with ``keep_variables``)."""
         state = self.state
         for table in (state.user_tasks, state.jobs, state.subscriptions, state.incidents):
             if table:
@@ -668,6 +761,8 @@ class Execution:
         if state.join_tokens:
             for token in [t for t in state.join_tokens.values() if t.scope_id == instance.id]:
                 state.remove(token)
+        if keep_variables:
+            return
         scope_variables = state.scope_variables(instance.id)
         if scope_variables:
             for variable in list(scope_variables.values()):
@@ -747,12 +842,21 @@ class Execution:
         """Finish a wait state (task, job, message) with the variables its completer sent.
 
         With output mappings, the variables are local to the element and the mappings decide what
-        reaches the parent scope; without, they propagate like ``set_variable``.
+        reaches the parent scope; without, they propagate like ``set_variable``. An element
+        directly inside an ad-hoc subprocess that collects output (a tool) keeps them local
+        either way: its results stay with its activation, for the output element.
         """
         if variables:
-            node = self.plans[instance.element_id].node
-            self.set_variables(instance.id, variables, local=bool(node.output_mappings))
+            plan = self.plans[instance.element_id]
+            local = plan.results_local or bool(plan.node.output_mappings)
+            self.set_variables(instance.id, variables, local=local)
         self.complete(instance)
+
+    def keeps_results(self, instance: ElementInstance) -> bool:
+        """Whether what completes ``instance`` is set local to it: it has output mappings (they
+        decide what leaves), or it is a tool whose results stay local (``results_local``)."""
+        plan = self.plans[instance.element_id]
+        return plan.results_local or bool(plan.node.output_mappings)
 
     # ------------------------------------------------------------------------------------------
     # jobs, subscriptions, incidents, history
@@ -851,3 +955,22 @@ class Execution:
                 data,
             )
         )
+
+
+def _entered_triggered(ex: Execution, instance: ElementInstance, plan: NodePlan) -> bool:
+    """Whether ``instance`` was entered as a catch event whose event had happened already (a
+    boundary event, an event start event, a link catch, a target of an event-based gateway):
+    such an instance completes at once once it is open."""
+    node = plan.node
+    if node.type is ElementType.BOUNDARY_EVENT:
+        return True
+    if node.type is ElementType.START_EVENT:
+        return bool(node.event_definitions)
+    if node.type not in (ElementType.INTERMEDIATE_CATCH_EVENT, ElementType.RECEIVE_TASK):
+        return False
+    if any(d.type is EventDefinitionType.LINK for d in node.event_definitions):
+        return True
+    flow = ex.process.flows.get(instance.entered_by_flow or "")
+    return (
+        flow is not None and ex.process.node(flow.source_id).type is ElementType.EVENT_BASED_GATEWAY
+    )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from midflight.model import (
     MULTI_INSTANCE_BODY_SUFFIX,
+    AdHoc,
     ElementType,
     EventDefinitionType,
     Expression,
@@ -25,6 +26,7 @@ from midflight.model import (
 )
 from midflight.runtime.behaviors import behavior_for
 from midflight.runtime.behaviors.base import ElementBehavior
+from midflight.runtime.behaviors.multi_instance import BODY_LOCALS
 from midflight.runtime.events import boundary_host
 
 __all__ = ["NodePlan", "ProcessPlan"]
@@ -59,6 +61,16 @@ class NodePlan:
     # It ends a path inside an ad-hoc subprocess that collects output (outputCollection):
     # completing it adds its output element.
     ends_collected_path: bool
+    # Its instances run directly inside an ad-hoc subprocess, as one activation of it (a tool)
+    # or a later step of one: its local variables but ``own_locals`` go on with its token
+    # (``Execution.activation_variables``), so a tool's flow shares its activation's variables.
+    in_ad_hoc: bool
+    # ... of an ad-hoc subprocess that collects output: what it produces on completion (output
+    # mappings, what completes it, a script's result) stays local to it, for the output element.
+    results_local: bool
+    # The local variables an instance makes for itself, which stay behind when its token moves
+    # on: its input mappings' targets (a multi-instance body: also its counters).
+    own_locals: frozenset[str]
 
 
 @dataclass(slots=True)
@@ -97,6 +109,7 @@ def _node_plan(process: Process, node: FlowNode) -> NodePlan:
     if node.is_scope_container:
         catches += _esp_starts(process, node.id)
     script = node.script
+    ad_hoc = _ad_hoc_around(process, node)
     return NodePlan(
         node=node,
         behavior=behavior_for(node),
@@ -128,6 +141,11 @@ def _node_plan(process: Process, node: FlowNode) -> NodePlan:
             else None
         ),
         ends_collected_path=_ends_collected_path(process, node),
+        in_ad_hoc=ad_hoc is not None,
+        results_local=ad_hoc is not None and bool(ad_hoc.output_collection),
+        own_locals=frozenset(
+            [m.target for m in node.input_mappings] + (list(BODY_LOCALS) if is_body else [])
+        ),
     )
 
 
@@ -137,6 +155,18 @@ def _ends_collected_path(process: Process, node: FlowNode) -> bool:
     container = process.node(node.parent_id)
     spec = container.ad_hoc if container.type is ElementType.AD_HOC_SUB_PROCESS else None
     return spec is not None and bool(spec.output_collection)
+
+
+def _ad_hoc_around(process: Process, node: FlowNode) -> AdHoc | None:
+    """The ad-hoc spec of the ad-hoc subprocess a node's instances run directly inside."""
+    if node.parent_id is None or node.is_for_compensation:
+        return None
+    if isinstance(node.loop, MultiInstance) and node.type is not ElementType.MULTI_INSTANCE_BODY:
+        return None  # its instances run inside its body, which is the one in the ad-hoc scope
+    container = process.node(node.parent_id)
+    if container.type is not ElementType.AD_HOC_SUB_PROCESS:
+        return None
+    return container.ad_hoc or AdHoc()
 
 
 def _execution_listeners(node: FlowNode, event: str) -> tuple[Listener, ...]:

@@ -936,6 +936,78 @@ def test_skip_listeners(engine: Engine) -> None:
     assert len(live_rows(engine, other)["jobs"]) == 1
 
 
+def _task_listened(engine: Engine) -> str:
+    """A declined instance of a variant whose accept task has create, assignment and complete
+    task listeners (the accept task is assigned through its assignee expression)."""
+    engine.deploy(
+        variant("example1", "Loan_Task_Listeners").replace(
+            "<camunda:inputOutput>",
+            '<camunda:taskListener event="create" class="org.example.Notify"/>'
+            '<camunda:taskListener event="assignment" class="org.example.Notify"/>'
+            '<camunda:taskListener event="complete" class="org.example.Audit"/>'
+            "<camunda:inputOutput>",
+        )
+    )
+    return at_decline(engine, "Loan_Task_Listeners")
+
+
+def listener_jobs(engine: Engine, pid: str) -> list[tuple[str, str, str]]:
+    """(element, job type, task listener event) of the instance's listener jobs, sorted."""
+    return sorted(
+        (j["element_id"], j["type"], j["payload"]["event"])
+        for j in live_rows(engine, pid)["jobs"]
+        if j["kind"] == "LISTENER"
+    )
+
+
+def test_task_listeners_run_by_default(engine: Engine) -> None:
+    pid = _task_listened(engine)
+    engine.modify(pid).start_before("acceptLoanApplication").set_variable(
+        "approver", "joe"
+    ).execute()
+    assert listener_jobs(engine, pid) == [
+        ("acceptLoanApplication", "org.example.Notify", "assignment"),
+        ("acceptLoanApplication", "org.example.Notify", "create"),
+    ]
+
+
+def test_skip_listeners_skips_the_task_listeners_of_the_tasks_it_creates(engine: Engine) -> None:
+    pid = _task_listened(engine)
+    engine.modify(pid).start_before("acceptLoanApplication").set_variable(
+        "approver", "joe"
+    ).execute(skip_listeners=True)
+
+    assert listener_jobs(engine, pid) == []  # neither create nor assignment
+    [accept] = engine.user_tasks(process_instance_id=pid, element_id="acceptLoanApplication")
+    assert accept.assignee == "joe"  # the task itself is created as usual
+    # only for the modifying command: completing the task later runs its complete listener
+    engine.complete_user_task(accept.id)
+    assert listener_jobs(engine, pid) == [
+        ("acceptLoanApplication", "org.example.Audit", "complete")
+    ]
+    assert_tree(
+        engine, pid, "Loan_Task_Listeners\n  acceptLoanApplication\n  declineLoanApplication"
+    )  # the task closed; its element waits for the blocking complete listener
+
+
+def test_skip_listeners_when_starting_an_instance_at_a_user_task(engine: Engine) -> None:
+    _task_listened(engine)
+    skipped = (
+        engine.create_process_instance("Loan_Task_Listeners")
+        .start_before("acceptLoanApplication")
+        .set_variable("approver", "joe")
+        .execute(skip_listeners=True)
+    )
+    run = (
+        engine.create_process_instance("Loan_Task_Listeners")
+        .start_before("acceptLoanApplication")
+        .set_variable("approver", "joe")
+        .execute()
+    )
+    assert listener_jobs(engine, skipped.id) == []
+    assert len(listener_jobs(engine, run.id)) == 2
+
+
 def test_skip_io_mappings(engine: Engine) -> None:
     pid = at_decline(engine)
     engine.modify(pid).start_before("acceptLoanApplication").set_variable(

@@ -6,12 +6,18 @@ it collects what its inner flows produce: the collection starts as an empty list
 ad-hoc scope, each inner flow that completes appends its output element (evaluated in the scope
 of the element that completed it), and the ad-hoc subprocess hands the list to its parent scope
 when it completes.
+
+Each activation keeps its own variables (Camunda 8.8 gives each its own scope): the variables
+it is started with are local to the element instance it starts and go on with its token along
+the tool's flow (``NodePlan.in_ad_hoc``, ``Execution.activation_variables``); where output is
+collected, what an element directly inside produces when it completes stays local to it too
+(``NodePlan.results_local``), so the output element reads the result of its own activation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from midflight.errors import ExpressionError, InvalidArgumentError
 from midflight.model import ElementType, FlowNode
@@ -70,7 +76,12 @@ class AdHocSubProcessBehavior(ElementBehavior):
 
     def on_complete(self, ex: Execution, instance: ElementInstance, node: FlowNode) -> None:
         spec = node.ad_hoc
-        if spec is not None and spec.output_collection and instance.parent_id is not None:
+        if (
+            spec is not None
+            and spec.output_collection
+            and instance.parent_id is not None
+            and not ex.plans[node.id].results_local  # a tool of another one: it stays local
+        ):
             # Propagated like a variable set from the parent scope (before output mappings).
             found = ex.state.scope_variables(instance.id).get(spec.output_collection)
             ex.set_variable(
@@ -120,10 +131,68 @@ def path_completed(ex: Execution, instance: ElementInstance, node: FlowNode) -> 
     ex.set_variable_local(scope.id, name, [*collected, value])
 
 
+def activations(
+    element_ids: object, variables: Mapping[str, Any] | None
+) -> tuple[list[str], list[dict[str, Any] | None]]:
+    """The element ids and the variables of each activation that ``activate_adhoc_elements``
+    was asked for: an entry is an element id or ``{"element_id": ..., "variables": {...}}``;
+    an entry's own variables go on top of the shared ``variables``.
+
+    Raises:
+        InvalidArgumentError: not a non-empty list of such entries (the message names the bad
+            entry), or variables that are not JSON-compatible.
+    """
+    if isinstance(element_ids, (str, bytes, Mapping)) or not isinstance(element_ids, Sequence):
+        raise InvalidArgumentError(
+            "element_ids must be a list of element ids or "
+            f'{{"element_id": ..., "variables": {{...}}}} entries, not {element_ids!r}'
+        )
+    if not element_ids:
+        raise InvalidArgumentError("name at least one element to activate")
+    shared = checked_variables(variables)
+    ids: list[str] = []
+    each: list[dict[str, Any] | None] = []
+    for position, entry in enumerate(element_ids):
+        element_id, own = _activation(position, entry)
+        ids.append(element_id)
+        each.append({**(shared or {}), **own} if own else shared)
+    return ids, each
+
+
+def _activation(position: int, entry: object) -> tuple[str, dict[str, Any] | None]:
+    """One entry of ``activations``: its element id and its own variables."""
+
+    def refused(problem: str) -> InvalidArgumentError:
+        return InvalidArgumentError(f"element_ids[{position}] {entry!r}: {problem}")
+
+    if isinstance(entry, str):
+        if not entry:
+            raise refused("an element id must not be empty")
+        return entry, None
+    if not isinstance(entry, Mapping):
+        raise refused("an entry is an element id or a dict with 'element_id' and 'variables'")
+    unknown = sorted(repr(key) for key in entry if key not in ("element_id", "variables"))
+    if unknown:
+        raise refused(f"unknown key(s) {', '.join(unknown)}; use 'element_id' and 'variables'")
+    element_id = entry.get("element_id")
+    if not isinstance(element_id, str) or not element_id:
+        raise refused("'element_id' must be a non-empty string")
+    try:
+        return element_id, checked_variables(entry.get("variables"))
+    except InvalidArgumentError as exc:
+        raise refused(str(exc)) from exc
+
+
 def activate_elements(
-    ex: Execution, instance: ElementInstance, node: FlowNode, element_ids: Iterable[str]
+    ex: Execution,
+    instance: ElementInstance,
+    node: FlowNode,
+    element_ids: Sequence[str],
+    variables: Sequence[Mapping[str, Any] | None] = (),
 ) -> list[ElementInstance]:
-    """Start the chosen inner elements of an ad-hoc subprocess instance.
+    """Start the chosen inner elements of an ad-hoc subprocess instance, in order; with
+    ``variables[i]`` (the activation's variables) local to the instance of ``element_ids[i]``,
+    set before its input mappings run. Nothing starts unless every id is startable.
 
     Raises:
         InvalidArgumentError: an id is not an element of this ad-hoc subprocess that can be
@@ -138,13 +207,17 @@ def activate_elements(
             and child.type.value in ("intermediateThrowEvent", "intermediateCatchEvent")
         )
     }
-    started = []
     for element_id in element_ids:
-        child = startable.get(element_id)
-        if child is None:
+        if element_id not in startable:
             raise InvalidArgumentError(
                 f"'{element_id}' is not an activity of ad-hoc subprocess '{node.id}' that can be "
                 f"activated; choose from {', '.join(sorted(startable)) or 'none'}"
             )
-        started.append(ex.activate(child, instance))
-    return started
+    return [
+        ex.activate(
+            startable[element_id],
+            instance,
+            variables=variables[position] if position < len(variables) else None,
+        )
+        for position, element_id in enumerate(element_ids)
+    ]

@@ -22,6 +22,14 @@ if TYPE_CHECKING:
     from midflight.runtime.execution import Execution
 
 _COLLECTION = "__collection"  # the evaluated input collection, kept on the body
+_COUNTERS = (
+    "nrOfInstances",
+    "nrOfActiveInstances",
+    "nrOfCompletedInstances",
+    "nrOfTerminatedInstances",
+)
+#: The local variables of a body that are its own machinery (never handed on with its token).
+BODY_LOCALS = (*_COUNTERS, _COLLECTION)
 _VARIABLE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
@@ -34,12 +42,7 @@ class MultiInstanceBodyBehavior(ElementBehavior):
     def on_activate(self, ex: Execution, instance: ElementInstance, node: FlowNode) -> None:
         spec = _spec(node)
         items = _items(ex, instance, node, spec)
-        for name, value in (
-            ("nrOfInstances", len(items)),
-            ("nrOfActiveInstances", 0),
-            ("nrOfCompletedInstances", 0),
-            ("nrOfTerminatedInstances", 0),
-        ):
+        for name, value in zip(_COUNTERS, (len(items), 0, 0, 0), strict=True):
             ex.set_variable_local(instance.id, name, value)
         if spec.input_collection is not None:
             ex.set_variable_local(instance.id, _COLLECTION, items)
@@ -73,6 +76,8 @@ class MultiInstanceBodyBehavior(ElementBehavior):
 
     def on_complete(self, ex: Execution, instance: ElementInstance, node: FlowNode) -> None:
         spec = _spec(node)
+        if ex.plans[node.id].results_local:
+            return  # a tool's result: the collection stays local to the body (its activation)
         if spec.output_collection and instance.parent_id is not None:
             found = ex.state.scope_variables(instance.id).get(spec.output_collection)
             ex.set_variable(

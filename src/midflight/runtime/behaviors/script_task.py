@@ -28,5 +28,8 @@ class ScriptTaskBehavior(ElementBehavior):
             )
         result = ex.evaluate(expression, instance.id)
         if script.result_variable:
-            ex.set_variable(instance.id, script.result_variable, result)
+            if ex.plans[node.id].results_local:  # a tool's result stays with its activation
+                ex.set_variable_local(instance.id, script.result_variable, result)
+            else:
+                ex.set_variable(instance.id, script.result_variable, result)
         ex.complete(instance)

@@ -13,7 +13,9 @@ listener's type, handed to workers like any job:
   could not outlive the element otherwise, and a worker may still set variables the next steps
   read.
 
-Other events (Camunda 7 ``delete``/``update``/``timeout``) are read but not run.
+Other events (Camunda 7 ``delete``/``update``/``timeout``) are read but not run. A command that
+skips listeners (a modification's ``skip_listeners``, seed 003's skipCustomListeners) runs no
+task listener of the tasks it creates or completes.
 """
 
 from __future__ import annotations
@@ -100,6 +102,8 @@ def _listener_job(
 
 def notify_listeners(ex: Execution, task: UserTask, event: str) -> None:
     """Create the notification jobs of the ``create`` or ``assignment`` task listeners."""
+    if ex.skip_listeners:
+        return
     instance = ex.state.elements[task.element_instance_id]
     node = ex.process.node(instance.element_id)
     for index, listener in enumerate(_task_listeners(node, event)):
@@ -117,11 +121,11 @@ def complete_task(ex: Execution, task: UserTask, variables: dict[str, Any] | Non
     node = ex.plans[instance.element_id].node
     ex.history("task.completed", instance, {"task_id": task.id, "assignee": task.assignee})
     ex.state.remove(task)  # closed now, even if listeners keep the element a while
-    if not _task_listeners(node, "complete"):
+    if ex.skip_listeners or not _task_listeners(node, "complete"):
         ex.complete_with_variables(instance, variables)
         return
     if variables:
-        ex.set_variables(instance.id, variables, local=bool(node.output_mappings))
+        ex.set_variables(instance.id, variables, local=ex.keeps_results(instance))
     _await_complete_listener(ex, instance, node, task.id, 0)
 
 
