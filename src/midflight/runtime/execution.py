@@ -100,11 +100,19 @@ class DeployedProcess:
 class Execution:
     """Runs commands against one process instance's live state."""
 
-    def __init__(self, state: InstanceState, deployed: DeployedProcess, ctx: RuntimeContext):
+    def __init__(
+        self,
+        state: InstanceState,
+        deployed: DeployedProcess,
+        ctx: RuntimeContext,
+        now: datetime | None = None,
+    ):
         self.state = state
         self.deployed = deployed  # sets ``process`` and ``plans`` too
         self.ctx = ctx
-        self.now = ctx.clock()
+        # One moment for the whole command (its rows and events share it); ``now``: the one
+        # the caller read already.
+        self.now = ctx.clock() if now is None else now
         self._stack: list[tuple[str, str, str | None]] = []
         # flows chosen before an end listener or async-after continuation interrupted leaving
         self._pending_flows: dict[str, list[SequenceFlow]] = {}
@@ -177,7 +185,7 @@ class Execution:
         )
         state = InstanceState(instance=record)
         state.changes.insert(record)
-        execution = cls(state, deployed, ctx)
+        execution = cls(state, deployed, ctx, now)
         root = root_element_instance(record)
         state.add(root)
         execution.history(
