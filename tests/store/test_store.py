@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import threading
 import time
@@ -379,6 +380,15 @@ JSON_VALUES = [
 @pytest.mark.parametrize("value", JSON_VALUES, ids=repr)
 def test_json_keeps_decimals_exact(value: Any) -> None:
     assert_same(json_loads(json_dumps(value)), value)
+
+
+@pytest.mark.parametrize("value", [0, -1, 7, 2**63, -(10**30), True, False])
+def test_json_of_an_int_is_the_encoders_text(value: int) -> None:
+    # ints take a short cut past the encoder; bools (ints too) must not
+    assert json_dumps(value) == json.dumps(value)
+    assert json_loads(json_dumps(value)) == value and type(json_loads(json_dumps(value))) is type(
+        value
+    )
 
 
 def test_json_conversions() -> None:

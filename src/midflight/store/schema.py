@@ -130,6 +130,8 @@ _DECODER = json.JSONDecoder(parse_float=Decimal)
 
 def json_dumps(value: Any) -> str:
     """JSON text for ``value``, Decimals written with their exact digits."""
+    if type(value) is int:  # most variables: the text the encoder would write, without it
+        return int.__repr__(value)
     try:
         # The C encoder handles the common case; it stops at the first Decimal.
         return _ENCODER.encode(value)
