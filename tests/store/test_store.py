@@ -640,6 +640,27 @@ def test_statements_of_both_paths_share_one_transaction(store: Store) -> None:
             assert inner.get_process_instance("pi-1") is not None
 
 
+def test_savepoints_nest_and_each_undoes_only_its_own_part(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.insert("process_instances", [instance("pi-1").row()])
+        with tx.savepoint():
+            tx.insert("process_instances", [instance("pi-2").row()])
+            with pytest.raises(RuntimeError), tx.savepoint():
+                tx.insert("process_instances", [instance("pi-3").row()])
+                raise RuntimeError("undo the inner savepoint")
+            with tx.savepoint():
+                tx.insert("process_instances", [instance("pi-4").row()])
+        with pytest.raises(RuntimeError), tx.savepoint():
+            tx.insert("process_instances", [instance("pi-5").row()])
+            with tx.savepoint():
+                tx.insert("process_instances", [instance("pi-6").row()])
+            raise RuntimeError("undo the outer savepoint, the released inner one with it")
+    with store.transaction(read_only=True) as tx:
+        kept = [p for p in ("pi-1", "pi-2", "pi-3", "pi-4", "pi-5", "pi-6")
+                if tx.get_process_instance(p) is not None]  # fmt: skip
+    assert kept == ["pi-1", "pi-2", "pi-4"]
+
+
 def test_a_store_serves_several_threads(store: Store) -> None:
     # Each thread keeps its own connection between transactions.
     errors: list[BaseException] = []

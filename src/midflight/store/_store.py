@@ -423,11 +423,12 @@ def _guarded_plan(
 class StoreTransaction:
     """The row operations of one database transaction. Obtain it from ``Store.transaction()``."""
 
-    __slots__ = ("_conn", "_cursor")
+    __slots__ = ("_conn", "_cursor", "_savepoints")
 
     def __init__(self, connection: Connection) -> None:
         self._conn = connection
         self._cursor: Any = None  # the driver cursor of the hot path, made on first use
+        self._savepoints = 0  # SQLite: how many of this transaction's savepoints are open
 
     # -- the driver path: precompiled SQL on the raw cursor, for the per-command hot path -----
     def _raw(self, sql: str, params: Sequence[Any], *, many: bool = False) -> Any:
@@ -476,8 +477,26 @@ class StoreTransaction:
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A nested transaction: what happens inside is undone if the block raises."""
-        with self._conn.begin_nested():
+        conn = self._conn
+        if conn.dialect.name != "sqlite":
+            with conn.begin_nested():
+                yield
+            return
+        # SQLite: SAVEPOINT and RELEASE straight to the driver, as BEGIN and COMMIT are
+        # (SQLAlchemy's nested-transaction bookkeeping cost more than the command inside).
+        name = f"midflight_{self._savepoints}"
+        _sqlite_execute(conn, f"SAVEPOINT {name}")
+        self._savepoints += 1
+        try:
             yield
+        except BaseException:
+            if _driver(conn).in_transaction:  # an error may have ended the transaction
+                _sqlite_execute(conn, f"ROLLBACK TO {name}")
+                _sqlite_execute(conn, f"RELEASE {name}")
+            raise
+        finally:
+            self._savepoints -= 1
+        _sqlite_execute(conn, f"RELEASE {name}")
 
     @property
     def _postgres(self) -> bool:
