@@ -1469,6 +1469,8 @@ class Engine:
                 job.retries = max(job.retries, 1)
                 job.due_at = None
                 ex.state.touch(job)
+            elif incident.type == events.CONDITIONAL_EVENT_INCIDENT:
+                ex.check_conditions()  # evaluated again once the command's steps ran
             elif incident.type in ("EXPRESSION", "CONDITION", "CALLED_ELEMENT"):
                 ex.retry_activation(instance, incident)
             elif incident.type == "IO_MAPPING":

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from midflight.runtime.execution import Execution
 
 __all__ = [
+    "CONDITIONAL_EVENT_INCIDENT",
     "compensation_running",
     "fire_timer",
     "notify_parent_completed",
@@ -176,6 +177,10 @@ def fire_timer(ex: Execution, job: Job) -> None:
     trigger(ex, owner, catch_id, None)
 
 
+#: The incident type of a conditional event whose condition failed to evaluate.
+CONDITIONAL_EVENT_INCIDENT = "CONDITIONAL_EVENT"
+
+
 def trigger_conditions(ex: Execution) -> bool:
     """Trigger the conditional subscriptions whose condition became true; True if any did.
 
@@ -197,7 +202,16 @@ def trigger_conditions(ex: Execution) -> bool:
         try:
             holds = ex.evaluate(definition.condition, owner.id) is True
         except ExpressionError as exc:
-            ex.raise_incident(owner, "EXPRESSION", str(exc))
+            # One open incident per failing condition, not one per variable change; resolving
+            # it evaluates the conditions again (the owner itself runs on meanwhile).
+            failed = f"the condition of '{catch.id}' failed: "
+            if not any(
+                i.element_instance_id == owner.id
+                and i.type == CONDITIONAL_EVENT_INCIDENT
+                and i.message.startswith(failed)
+                for i in ex.state.incidents.values()
+            ):
+                ex.raise_incident(owner, CONDITIONAL_EVENT_INCIDENT, f"{failed}{exc}")
             continue
         held = sub.correlation_key == _HOLDS
         if holds == held:
