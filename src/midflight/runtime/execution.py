@@ -855,9 +855,7 @@ class Execution:
         either way: its results stay with its activation, for the output element.
         """
         if variables:
-            plan = self.plans[instance.element_id]
-            local = plan.results_local or bool(plan.node.output_mappings)
-            self.set_variables(instance.id, variables, local=local)
+            self.set_variables(instance.id, variables, local=self.keeps_results(instance))
         self.complete(instance)
 
     def keeps_results(self, instance: ElementInstance) -> bool:
