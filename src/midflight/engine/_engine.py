@@ -15,6 +15,7 @@ import hashlib
 import inspect
 import itertools
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -102,6 +103,36 @@ JobHandler = Callable[[ActivatedJob], Any]
 
 _RECORD_BY_TABLE: dict[str, type[Record]] = {cls.TABLE: cls for cls in RECORD_TABLES}
 _LIVE = (ProcessInstanceState.ACTIVE, ProcessInstanceState.SUSPENDED)
+
+
+def _runner() -> dict[str, Any]:
+    """The process carrying out a synchronous operation."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def _operation_record(row: dict[str, Any]) -> dict[str, Any]:
+    """An operation's row, ``INTERRUPTED`` if it still says ``RUNNING`` but the process that
+    ran it has ended."""
+    runner = (row["data"] or {}).get("runner")
+    if row["state"] == "RUNNING" and runner is not None and _runner_gone(runner):
+        row["state"] = "INTERRUPTED"
+    return row
+
+
+def _runner_gone(runner: Mapping[str, Any]) -> bool:
+    """Whether the process that ran an operation has ended (known only on its own machine)."""
+    if runner.get("host") != socket.gethostname():
+        return False
+    pid = runner.get("pid")
+    if not isinstance(pid, int) or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it exists, run by another user
+    return False
 
 
 def _system_clock() -> datetime:
@@ -1200,7 +1231,8 @@ class Engine:
         self.check_migration_plan(plan)
         selection = self._migration_selection(plan, process_instance_ids, query, strict=True)
         operation_id = self._ctx.new_id()
-        data: dict[str, Any] = {"plan": plan.to_json(), "operator": operator}
+        # ``runner``: the process carrying it out, so a run that was killed shows as interrupted
+        data: dict[str, Any] = {"plan": plan.to_json(), "operator": operator, "runner": _runner()}
         with self._tx() as tx:
             tx.insert(
                 "operations",
@@ -1218,19 +1250,34 @@ class Engine:
             )
         items = ItemLog(operation_id, self._now())
         migrated = skipped = 0
-        for page in selection.pages():
-            done = migrate_many(
-                self, plan, page, operation_id=operation_id, operator=operator, items=items
+
+        def finish(state: str, **more: Any) -> None:
+            with self._tx() as tx:
+                row = tx.get_row("operations", operation_id)
+                assert row is not None
+                row["state"] = state
+                row["updated_at"] = self._now()
+                row["data"] = {**data, "migrated": migrated, "skipped": skipped, **more}
+                tx.update("operations", [row])
+
+        try:
+            for page in selection.pages():
+                done = migrate_many(
+                    self, plan, page, operation_id=operation_id, operator=operator, items=items
+                )
+                migrated += len(done.migrated)
+                skipped += len(done.skipped)
+        except BaseException as exc:
+            # What moved stays moved (each instance atomically) and is in the items: undo or
+            # run the plan again for the rest, which the selection still finds.
+            finish("INTERRUPTED", error=f"{type(exc).__name__}: {exc}")
+            exc.add_note(
+                f"migration operation {operation_id} was interrupted after {migrated} "
+                "instance(s) moved: engine.operation_items() lists them, engine.undo() or the "
+                "plan run again handles the rest"
             )
-            migrated += len(done.migrated)
-            skipped += len(done.skipped)
-        with self._tx() as tx:
-            row = tx.get_row("operations", operation_id)
-            assert row is not None
-            row["state"] = "COMPLETED" if not skipped else "COMPLETED_WITH_SKIPS"
-            row["updated_at"] = self._now()
-            row["data"] = {**data, "migrated": migrated, "skipped": skipped}
-            tx.update("operations", [row])
+            raise
+        finish("COMPLETED" if not skipped else "COMPLETED_WITH_SKIPS")
         return MigrationResult(
             operation_id,
             migrated,
@@ -1436,12 +1483,24 @@ class Engine:
         return undo_operation(self, operation_id)
 
     def operation(self, operation_id: str) -> dict[str, Any]:
-        """An operation's record: kind, state, instructions, annotation, instances."""
+        """An operation's record: kind, state, instructions, annotation, instances.
+
+        A synchronous migration whose process ended without finishing it (killed) shows as
+        ``INTERRUPTED`` (its process ran on this machine and is gone) though its row still says
+        ``RUNNING``: the instances it moved are in its items, the others are untouched.
+        """
         with self._tx(read_only=True) as tx:
             row = tx.get_row("operations", operation_id)
         if row is None:
             raise NotFoundError(f"no operation '{operation_id}'")
-        return row
+        return _operation_record(row)
+
+    def operations(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Every operation's record as ``operation`` gives it (``kind``: only ``modification``,
+        ``migration`` or ``batch`` ones), in id order, which is the order they began in."""
+        with self._tx(read_only=True) as tx:
+            rows = tx.list_rows("operations", **({} if kind is None else {"kind": kind}))
+        return [_operation_record(row) for row in rows]
 
     # ------------------------------------------------------------------------------------------
     # incidents and history
