@@ -217,8 +217,8 @@ def test_camunda8_service_task(c8: Definitions) -> None:
     assert task.job.headers == (("currency", "EUR"),)
     assert task.input_mappings == (
         IoMapping("cents", Expression("order.total * 100", FEEL)),
-        # zeebe:input sources are FEEL even without the leading "="
-        IoMapping("customerId", Expression("customer.id", FEEL)),
+        # Zeebe reads a source without the leading "=" as a string literal, not as FEEL
+        IoMapping("customerId", Expression("customer.id", STATIC)),
     )
     assert task.output_mappings == (IoMapping("paymentId", Expression("result", FEEL)),)
     assert [(x.kind, x.event, x.job_type) for x in task.listeners] == [

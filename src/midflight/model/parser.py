@@ -317,6 +317,19 @@ def _feel(raw: str | None) -> Expression | None:
     return Expression((text[1:] if text.startswith("=") else text).strip(), ExpressionLanguage.FEEL)
 
 
+def _zeebe_mapping_source(raw: str | None) -> Expression | None:
+    """A ``zeebe:input``/``zeebe:output`` source: FEEL after a leading ``=``, else a static string.
+
+    Zeebe reads a source without ``=`` as a string literal (``source="Me"`` maps the text ``Me``,
+    quotes and ``@`` included), never as FEEL.
+    """
+    if raw is None or not raw.strip():
+        return None
+    if raw.lstrip().startswith("="):
+        return _feel(raw)
+    return Expression(raw, ExpressionLanguage.STATIC)
+
+
 def _juel_variable(name: str) -> Expression:
     """A Camunda 7 attribute naming a variable, as the equivalent JUEL expression."""
     if "${" in name or "#{" in name:
@@ -336,6 +349,7 @@ class _Context:
     dialect: str
     problems: list[Problem] = field(default_factory=list)
     executable: bool = False  # is the process being read executable?
+    ids: set[str] = field(default_factory=set)  # every id of the file, generated ones too
 
     def problem(self, element_id: str | None, line: int | None, message: str, code: str) -> None:
         """Record a fault inside a process; binds only executable processes."""
@@ -410,9 +424,11 @@ def _read_io_mappings(ctx: _Context, element: _Element, fields: _NodeFields) -> 
             outputs.append(_camunda_parameter(ctx, param))
     for io in _extensions(element, ZEEBE_NS, "ioMapping"):
         for mapping in _children_ns(io, ZEEBE_NS, "input"):
-            inputs.append(IoMapping(mapping.get("target") or "", _feel(mapping.get("source"))))
+            source = _zeebe_mapping_source(mapping.get("source"))
+            inputs.append(IoMapping(mapping.get("target") or "", source))
         for mapping in _children_ns(io, ZEEBE_NS, "output"):
-            outputs.append(IoMapping(mapping.get("target") or "", _feel(mapping.get("source"))))
+            source = _zeebe_mapping_source(mapping.get("source"))
+            outputs.append(IoMapping(mapping.get("target") or "", source))
     fields["input_mappings"] = tuple(inputs)
     fields["output_mappings"] = tuple(outputs)
 
@@ -751,9 +767,15 @@ def _read_activity(ctx: _Context, element: _Element, fields: _NodeFields) -> Non
 
 def _multi_instance(element: _Element) -> MultiInstance:
     zeebe = _extension(element, ZEEBE_NS, "loopCharacteristics")
-    collection = _camunda(element, "collection")
+    # camunda:collection, else the plain BPMN loopDataInputRef: both name a variable.
+    collection = (
+        _camunda(element, "collection") or (_child_text(element, "loopDataInputRef") or "").strip()
+    )
     input_collection = _juel_variable(collection) if collection else None
-    input_element = _camunda(element, "elementVariable")
+    data_item = _bpmn_child(element, "inputDataItem")
+    input_element = _camunda(element, "elementVariable") or (
+        data_item.get("name") if data_item is not None else None
+    )
     output_collection: str | None = None
     output_element: Expression | None = None
     if zeebe is not None:
@@ -1087,7 +1109,7 @@ def _read_flow_node(ctx: _Context, element: _Element, parent_id: str | None) -> 
 def _read_sequence_flow(
     ctx: _Context, element: _Element, parent_id: str | None
 ) -> SequenceFlow | None:
-    flow_id = _element_id(ctx, element)
+    flow_id = _connection_id(ctx, element)
     if flow_id is None:
         return None
     condition = _bpmn_child(element, "conditionExpression")
@@ -1104,8 +1126,36 @@ def _read_sequence_flow(
     )
 
 
+def _connection_id(ctx: _Context, element: _Element) -> str | None:
+    """The id of a sequence flow or association, generated when the file gives none.
+
+    Camunda 7 engine resources often leave sequence flows and associations unnamed (Camunda 7
+    accepts them). They join two named elements, so ``<Tag>_<source>_<target>`` (``_2``, ``_3``...
+    when taken) names them deterministically and survives a rewrite. Without both ends the
+    element is ``missing-id`` as before.
+    """
+    element_id = element.get("id")
+    if element_id:
+        return element_id
+    source, target = element.get("sourceRef"), element.get("targetRef")
+    if not source or not target:
+        return _element_id(ctx, element)
+    local = _local_name(element)
+    base = f"{local[0].upper()}{local[1:]}_{source}_{target}"
+    element_id, n = base, 1
+    while element_id in ctx.ids:
+        n += 1
+        element_id = f"{base}_{n}"
+    ctx.ids.add(element_id)
+    return element_id
+
+
 def _read_artifact(ctx: _Context, element: _Element, parent_id: str | None) -> Artifact | None:
-    artifact_id = _element_id(ctx, element)
+    artifact_id = (
+        _connection_id(ctx, element)
+        if _local_name(element) == "association"
+        else _element_id(ctx, element)
+    )
     if artifact_id is None:
         return None
     text = _child_text(element, "text")
@@ -1380,8 +1430,11 @@ def _detect_dialect(root: _Element) -> str:
     return "bpmn"
 
 
-def _duplicate_ids(root: _Element) -> list[Problem]:
-    """Every id used twice anywhere in the file, with the lines of both uses."""
+def _duplicate_ids(root: _Element, ids: set[str]) -> list[Problem]:
+    """Every id used twice anywhere in the file, with the lines of both uses.
+
+    Every id seen is added to ``ids``.
+    """
     first_seen: dict[str, int | None] = {}
     problems: list[Problem] = []
     for element in root.iter():
@@ -1404,6 +1457,7 @@ def _duplicate_ids(root: _Element) -> list[Problem]:
                 "duplicate-id",
             )
         )
+    ids.update(first_seen)
     return problems
 
 
@@ -1417,7 +1471,7 @@ _ROOT_ELEMENTS: dict[str, Callable[[_Element], Message | Signal | Error | Escala
 
 def _read_definitions(root: _Element) -> Definitions:
     ctx = _Context(dialect=_detect_dialect(root))
-    ctx.problems.extend(_duplicate_ids(root))
+    ctx.problems.extend(_duplicate_ids(root, ctx.ids))
     processes: list[Process] = []
     shared: dict[str, dict[str, Message | Signal | Error | Escalation]] = {
         name: {} for name in _ROOT_ELEMENTS

@@ -640,6 +640,35 @@ def _require_supported_elements(check: _Check) -> list[Problem]:
             for listener in owner.listeners
             if listener.implementation == "script"
         )
+    # Listeners on the process itself and "take" listeners on sequence flows are kept in the
+    # graph but no job is ever created for them: say so rather than drop them silently.
+    process = check.process
+    problems.extend(
+        Problem(
+            process.id,
+            process.line,
+            f"the {listener.event} execution listener of process '{process.id}' is not run: "
+            "Midflight runs execution listeners of flow nodes only; move it to the start or "
+            "end event",
+            "ignored-listener",
+            "warning",
+        )
+        for listener in process.listeners
+        if listener.implementation != "script"
+    )
+    problems.extend(
+        Problem(
+            flow.id,
+            flow.line,
+            f"the {listener.event} listener of sequence flow '{flow.id}' is not run: Midflight "
+            "runs execution listeners of flow nodes only; move it to the flow's target",
+            "ignored-listener",
+            "warning",
+        )
+        for flow in process.flows.values()
+        for listener in flow.listeners
+        if listener.implementation != "script"
+    )
     return problems
 
 

@@ -232,8 +232,17 @@ def _w_job(w: _Writer, node: FlowNode, x: _NodeXml) -> None:
 
 
 def _zeebe_expressible(mappings: tuple[IoMapping, ...]) -> bool:
-    """Zeebe reads every mapping source as FEEL."""
-    return all(m.source is None or m.source.language is ExpressionLanguage.FEEL for m in mappings)
+    """Zeebe reads a mapping source as FEEL after ``=``, else as a static string."""
+    return all(
+        m.source is None
+        or m.source.language is ExpressionLanguage.FEEL
+        or (
+            m.source.language is ExpressionLanguage.STATIC
+            and m.source.text.strip() != ""
+            and not m.source.text.lstrip().startswith("=")
+        )
+        for m in mappings
+    )
 
 
 def _w_io(w: _Writer, node: FlowNode, x: _NodeXml) -> None:
