@@ -701,3 +701,19 @@ class Definitions:
             ids = ", ".join(p.id for p in executable) or "none"
             raise KeyError(f"definitions '{self.id}' hold several processes ({ids}); name one")
         return executable[0]
+
+
+class FreshIds:
+    """Ids not used yet in one document (for elements it does not name): ``base``, else
+    ``base_2``, ``base_3``, ... Each id handed out counts as used."""
+
+    def __init__(self, used: set[str]) -> None:
+        self.used = used
+
+    def fresh(self, base: str) -> str:
+        candidate, count = base, 1
+        while candidate in self.used:
+            count += 1
+            candidate = f"{base}_{count}"
+        self.used.add(candidate)
+        return candidate

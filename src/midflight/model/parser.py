@@ -45,6 +45,7 @@ from midflight.model.elements import (
     Expression,
     ExpressionLanguage,
     FlowNode,
+    FreshIds,
     IoMapping,
     JobDefinition,
     Lane,
@@ -1141,13 +1142,7 @@ def _connection_id(ctx: _Context, element: _Element) -> str | None:
     if not source or not target:
         return _element_id(ctx, element)
     local = _local_name(element)
-    base = f"{local[0].upper()}{local[1:]}_{source}_{target}"
-    element_id, n = base, 1
-    while element_id in ctx.ids:
-        n += 1
-        element_id = f"{base}_{n}"
-    ctx.ids.add(element_id)
-    return element_id
+    return FreshIds(ctx.ids).fresh(f"{local[0].upper()}{local[1:]}_{source}_{target}")
 
 
 def _read_artifact(ctx: _Context, element: _Element, parent_id: str | None) -> Artifact | None:

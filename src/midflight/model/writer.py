@@ -35,6 +35,7 @@ from midflight.model.elements import (
     Expression,
     ExpressionLanguage,
     FlowNode,
+    FreshIds,
     IoMapping,
     Lane,
     Listener,
@@ -897,21 +898,6 @@ def _write_root_elements(parent: _Element, definitions: Definitions) -> None:
 
 
 # -- diagram interchange ---------------------------------------------------------------------
-class _Ids:
-    """Fresh ids for DI elements that the graph does not name."""
-
-    def __init__(self, used: set[str]) -> None:
-        self.used = used
-
-    def fresh(self, base: str) -> str:
-        candidate, count = base, 1
-        while candidate in self.used:
-            count += 1
-            candidate = f"{base}_{count}"
-        self.used.add(candidate)
-        return candidate
-
-
 def _bounds(parent: _Element, bounds: Bounds) -> None:
     _sub(
         parent,
@@ -923,7 +909,7 @@ def _bounds(parent: _Element, bounds: Bounds) -> None:
     )
 
 
-def _write_shape(plane: _Element, shape: DiagramShape, ids: _Ids) -> None:
+def _write_shape(plane: _Element, shape: DiagramShape, ids: FreshIds) -> None:
     element = _sub(
         plane,
         _q(BPMNDI_NS, "BPMNShape"),
@@ -939,7 +925,7 @@ def _write_shape(plane: _Element, shape: DiagramShape, ids: _Ids) -> None:
         _bounds(_sub(element, _q(BPMNDI_NS, "BPMNLabel")), shape.label)
 
 
-def _write_edge(plane: _Element, edge: DiagramEdge, ids: _Ids) -> None:
+def _write_edge(plane: _Element, edge: DiagramEdge, ids: FreshIds) -> None:
     element = _sub(
         plane,
         _q(BPMNDI_NS, "BPMNEdge"),
@@ -952,7 +938,7 @@ def _write_edge(plane: _Element, edge: DiagramEdge, ids: _Ids) -> None:
         _bounds(_sub(element, _q(BPMNDI_NS, "BPMNLabel")), edge.label)
 
 
-def _write_diagram(parent: _Element, diagram: Diagram, ids: _Ids) -> None:
+def _write_diagram(parent: _Element, diagram: Diagram, ids: FreshIds) -> None:
     diagram_id = diagram.id if diagram.id and diagram.id not in ids.used else None
     element = _sub(
         parent,
@@ -1021,7 +1007,7 @@ def write_bpmn(definitions: Definitions, *, layout: bool = True) -> str:
         w = _Writer(definitions, camunda8=False, zeebe_calls=True)
         root = _semantic_tree(w, dialect)
     diagrams = complete_diagrams(definitions) if layout else definitions.diagrams
-    ids = _Ids({e.get("id") or "" for e in root.iter() if isinstance(e.tag, str)})
+    ids = FreshIds({e.get("id") or "" for e in root.iter() if isinstance(e.tag, str)})
     for diagram in diagrams:
         _write_diagram(root, diagram, ids)
     etree.cleanup_namespaces(root, top_nsmap=_used_namespaces(root))
