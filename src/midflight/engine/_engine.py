@@ -1563,10 +1563,7 @@ class Engine:
         """A command on the instance owning a task, job or incident row: one transaction, the
         instance found and loaded by the row's id in the same query."""
         with self._tx() as tx:
-            loaded = tx.load_instance(row_id, owning=table)
-            if loaded is None:
-                raise NotFoundError(gone)
-            state = _instance_state(ProcessInstanceRecord(**loaded[0]), loaded[1])
+            state = self._locked_state(tx, row_id, owning=table, gone=gone)
             return self._execute(tx, state, action, gone=gone)
 
     def _run(
@@ -1814,12 +1811,20 @@ class Engine:
             raise NotFoundError(f"no process instance '{process_instance_id}'")
         return ProcessInstanceRecord(**row)
 
-    def _locked_state(self, tx: StoreTransaction, process_instance_id: str) -> InstanceState:
+    def _locked_state(
+        self,
+        tx: StoreTransaction,
+        id: str,
+        *,
+        owning: str | None = None,
+        gone: str | None = None,
+    ) -> InstanceState:
         """The instance's row, locked for the transaction, and its live rows: one query for
-        the row and which tables hold rows, then the non-empty tables."""
-        loaded = tx.load_instance(process_instance_id)
+        the row and which tables hold rows, then the non-empty tables. ``owning``: ``id`` is a
+        row of that table (a task, a job, an incident), ``gone`` the error when there is none."""
+        loaded = tx.load_instance(id, owning=owning)
         if loaded is None:
-            raise NotFoundError(f"no process instance '{process_instance_id}'")
+            raise NotFoundError(gone or f"no process instance '{id}'")
         return _instance_state(ProcessInstanceRecord(**loaded[0]), loaded[1])
 
     def _load_state(self, tx: StoreTransaction, record: ProcessInstanceRecord) -> InstanceState:
