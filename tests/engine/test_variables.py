@@ -391,3 +391,30 @@ def test_variables_of_an_ended_instance_come_from_history(engine: Engine) -> Non
 
     assert engine.process_instance(pid).state == "COMPLETED"
     assert engine.variables(pid) == {"a": 3, "b": 2, "c": 4}
+
+
+def test_dotted_mapping_targets_set_properties_of_a_context(engine: Engine) -> None:
+    # Zeebe models write ``target="order.id"``: a property of the context variable ``order``,
+    # which is created when missing and keeps its other entries when it exists.
+    model = (
+        ProcessBuilder("pay")
+        .start_event("s")
+        .service_task("charge", job_type="charge")
+        .input_mapping("order.id", "=orderId")
+        .input_mapping("order.lines.count", "=2")
+        .output_mapping("receipt.status", "=status")
+        .output_mapping("receipt.by", '="worker"')
+        .user_task("check")
+        .end_event("e")
+        .build()
+    )
+    deploy_one(engine, model)
+    pid = engine.start_process("pay", {"orderId": 7, "receipt": {"number": "R-1"}}).id
+
+    (job,) = engine.activate_jobs("charge", "w")
+    assert job.variables["order"] == {"id": 7, "lines": {"count": 2}}
+    engine.complete_job(job.id, {"status": "paid"})
+
+    variables = engine.variables(pid)
+    assert variables["receipt"] == {"number": "R-1", "status": "paid", "by": "worker"}
+    assert "order" not in variables and "receipt.status" not in variables

@@ -51,6 +51,7 @@ from midflight.runtime.state import (
     Variable,
     root_element_instance,
 )
+from midflight.runtime.variables import mapped_name, with_property
 
 __all__ = ["OPENING_FAILED", "DeployedProcess", "Execution", "FollowUp", "RuntimeContext"]
 
@@ -350,7 +351,7 @@ class Execution:
                     value = (
                         None if mapping.source is None else self.evaluate(mapping.source, scope_id)
                     )
-                    self.set_variable_local(instance.id, mapping.target, value)
+                    self.set_mapped(instance.id, mapping.target, value, local=True)
             if plan.catches:
                 events.open_scope(self, instance, node)
         except (ExpressionError, InvalidArgumentError) as exc:
@@ -406,7 +407,7 @@ class Execution:
             state.remove(timer)
         mapped = state.scope_variables(instance.id)
         for mapping in plan.node.input_mappings:
-            variable = mapped.get(mapping.target)
+            variable = mapped.get(mapped_name(mapping.target))
             if variable is not None:
                 state.remove(variable)
         if not self._open(instance, plan):
@@ -474,9 +475,9 @@ class Execution:
                         else self.evaluate(mapping.source, instance.id)
                     )
                     if results_local:
-                        self.set_variable_local(instance.id, mapping.target, value)
+                        self.set_mapped(instance.id, mapping.target, value, local=True)
                     else:
-                        self.set_variable(instance.parent_id, mapping.target, value)
+                        self.set_mapped(instance.parent_id, mapping.target, value, local=False)
             if plan.ends_collected_path:
                 path_completed(self, instance, node)
         except (ExpressionError, InvalidArgumentError) as exc:
@@ -832,6 +833,26 @@ class Execution:
             )
         self._variables_changed = True
         self.history("variable.set", None, {"name": name, "value": value, "scope_id": scope_id})
+
+    def set_mapped(self, scope_id: str, target: str, value: Any, *, local: bool) -> None:
+        """Set the target of an input or output mapping: a variable, local to ``scope_id`` or
+        where it is visible from there. A dotted target (``order.id``, as Zeebe models write)
+        sets a property of a context variable, keeping its other entries and creating it and
+        the contexts on the way when missing."""
+        name = mapped_name(target)
+        if name != target:
+            found = (
+                self.state.scope_variables(scope_id).get(name)
+                if local
+                else self.state.find_variable(scope_id, name)
+            )
+            value = with_property(
+                None if found is None else found.value, target.split(".")[1:], value
+            )
+        if local:
+            self.set_variable_local(scope_id, name, value)
+        else:
+            self.set_variable(scope_id, name, value)
 
     def set_variable(self, scope_id: str, name: str, value: Any) -> None:
         """Set where the variable is visible from ``scope_id``; a new one goes on the root scope."""

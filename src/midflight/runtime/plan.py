@@ -28,6 +28,7 @@ from midflight.runtime.behaviors import behavior_for
 from midflight.runtime.behaviors.base import ElementBehavior
 from midflight.runtime.behaviors.multi_instance import BODY_LOCALS
 from midflight.runtime.events import boundary_host
+from midflight.runtime.variables import mapped_name
 
 __all__ = ["NodePlan", "ProcessPlan"]
 
@@ -144,7 +145,8 @@ def _node_plan(process: Process, node: FlowNode) -> NodePlan:
         in_ad_hoc=ad_hoc is not None,
         results_local=ad_hoc is not None and bool(ad_hoc.output_collection),
         own_locals=frozenset(
-            [m.target for m in node.input_mappings] + (list(BODY_LOCALS) if is_body else [])
+            [mapped_name(m.target) for m in node.input_mappings]
+            + (list(BODY_LOCALS) if is_body else [])
         ),
     )
 

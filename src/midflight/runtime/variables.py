@@ -9,7 +9,7 @@ from typing import Any
 
 from midflight.errors import InvalidArgumentError
 
-__all__ = ["checked_variables"]
+__all__ = ["checked_variables", "mapped_name", "with_property"]
 
 _JSON_SCALARS = (str, int, bool, Decimal, datetime, date, type(None))
 
@@ -54,3 +54,15 @@ def _checked_value(value: Any, path: str) -> Any:
         f"variable '{path}' has type {type(value).__name__}; use JSON-compatible values "
         "(str, int, float, Decimal, bool, None, date/datetime, list, dict)"
     )
+
+
+def mapped_name(target: str) -> str:
+    """The variable an input or output mapping's target sets: ``order`` for ``order.id``."""
+    return target.split(".", 1)[0]
+
+
+def with_property(base: Any, path: list[str], value: Any) -> dict[str, Any]:
+    """A copy of the context ``base`` (a new one if it is none) with ``value`` at ``path``."""
+    out = dict(base) if isinstance(base, dict) else {}
+    out[path[0]] = value if len(path) == 1 else with_property(out.get(path[0]), path[1:], value)
+    return out
