@@ -288,7 +288,7 @@ def start_triggered(
     way where a tool's results do (``NodePlan.results_local``). ``carried``: what the token of
     the tool it belongs to had (``Execution.activation_variables``), set local to it too.
     """
-    if variables and not catch.output_mappings and not ex.plans[catch.id].results_local:
+    if variables and not ex.keeps_results(catch.id):
         ex.set_variables(scope.id, variables, local=False)
         variables = None
     if carried:

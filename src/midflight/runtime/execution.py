@@ -467,17 +467,15 @@ class Execution:
             plan.behavior.on_complete(self, instance, node)
             if node.output_mappings and not self.skip_io_mappings:
                 # a tool's result stays with its activation, as what its completer sent does
-                results_local = plan.results_local
+                local = plan.results_local
+                scope_id = instance.id if local else instance.parent_id
                 for mapping in node.output_mappings:
                     value = (
                         None
                         if mapping.source is None
                         else self.evaluate(mapping.source, instance.id)
                     )
-                    if results_local:
-                        self.set_mapped(instance.id, mapping.target, value, local=True)
-                    else:
-                        self.set_mapped(instance.parent_id, mapping.target, value, local=False)
+                    self.set_mapped(scope_id, mapping.target, value, local=local)
             if plan.ends_collected_path:
                 path_completed(self, instance, node)
         except (ExpressionError, InvalidArgumentError) as exc:
@@ -876,13 +874,15 @@ class Execution:
         either way: its results stay with its activation, for the output element.
         """
         if variables:
-            self.set_variables(instance.id, variables, local=self.keeps_results(instance))
+            local = self.keeps_results(instance.element_id)
+            self.set_variables(instance.id, variables, local=local)
         self.complete(instance)
 
-    def keeps_results(self, instance: ElementInstance) -> bool:
-        """Whether what completes ``instance`` is set local to it: it has output mappings (they
-        decide what leaves), or it is a tool whose results stay local (``results_local``)."""
-        plan = self.plans[instance.element_id]
+    def keeps_results(self, element_id: str) -> bool:
+        """Whether what completes an instance of the element is set local to it: it has output
+        mappings (they decide what leaves), or it is a tool whose results stay local
+        (``results_local``)."""
+        plan = self.plans[element_id]
         return plan.results_local or bool(plan.node.output_mappings)
 
     # ------------------------------------------------------------------------------------------

@@ -125,7 +125,7 @@ def complete_task(ex: Execution, task: UserTask, variables: dict[str, Any] | Non
         ex.complete_with_variables(instance, variables)
         return
     if variables:
-        ex.set_variables(instance.id, variables, local=ex.keeps_results(instance))
+        ex.set_variables(instance.id, variables, local=ex.keeps_results(instance.element_id))
     _await_complete_listener(ex, instance, node, task.id, 0)
 
 
